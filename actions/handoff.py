@@ -1,0 +1,60 @@
+"""Hand-off to the platform's human service desk (request_human, repeated fallbacks)."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import ActiveLoop, ConversationPaused, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.runtime import channel_of, clock, db_session
+
+logger = logging.getLogger(__name__)
+
+MAX_FALLBACKS = 2
+
+
+def hand_off(dispatcher: CollectingDispatcher, tracker: Tracker, reason: str) -> list[dict[str, Any]]:
+    from disputes.service import record_handoff
+
+    try:
+        with db_session() as db:
+            record_handoff(
+                db,
+                tracker.get_slot("case_id") or tracker.sender_id,
+                reason,
+                clock(),
+                channel=channel_of(tracker.sender_id),
+            )
+    except Exception:  # the consumer still reaches a human even if the case store is down
+        logger.exception("recording the hand-off failed")
+    dispatcher.utter_message(response="utter_handoff")
+    events: list[dict[str, Any]] = [SlotSet("fallback_count", 0)]
+    if tracker.active_loop_name:
+        events.append(ActiveLoop(None))
+    events.append(ConversationPaused())
+    return events
+
+
+class ActionHandoff(Action):
+    def name(self) -> str:
+        return "action_handoff"
+
+    async def run(self, dispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[dict[str, Any]]:
+        return hand_off(dispatcher, tracker, "消费者要求转人工")
+
+
+class ActionFallback(Action):
+    """Re-prompt on low NLU confidence; after repeated misses, hand off to a human."""
+
+    def name(self) -> str:
+        return "action_fallback"
+
+    async def run(self, dispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[dict[str, Any]]:
+        count = int(tracker.get_slot("fallback_count") or 0) + 1
+        if count > MAX_FALLBACKS:
+            return hand_off(dispatcher, tracker, "多次未能理解消费者的问题")
+        dispatcher.utter_message(response="utter_default")
+        return [SlotSet("fallback_count", count)]

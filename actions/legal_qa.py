@@ -1,0 +1,56 @@
+"""Legal Q&A: answer with retrieved, verbatim statute text (never generated legal text)."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from typing import Any
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.executor import CollectingDispatcher
+
+logger = logging.getLogger(__name__)
+
+# Map Rasa intents to the answer composer's topics so the right templates and priors apply.
+INTENT_TOPICS = {
+    "ask_seven_day_return": "seven_day_return",
+    "ask_compensation_first": "platform_liability",
+    "ask_punitive_damages": "fraud_punitive",
+}
+
+
+def _warm_up() -> None:
+    """Load the index and model once at start-up, not on the first consumer's question."""
+    try:
+        from knowledge.search import get_searcher
+
+        get_searcher()
+    except Exception:  # pragma: no cover - logged, the first request retries
+        logger.exception("retrieval warm-up failed")
+
+
+threading.Thread(target=_warm_up, name="retrieval-warm-up", daemon=True).start()
+
+
+class ActionAnswerLegalQuestion(Action):
+    def name(self) -> str:
+        return "action_answer_legal_question"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[dict[str, Any]]:
+        from knowledge.answer import compose_answer
+
+        question = tracker.latest_message.get("text") or ""
+        intent = (tracker.latest_message.get("intent") or {}).get("name")
+        answer = compose_answer(question, topic=INTENT_TOPICS.get(intent))
+        dispatcher.utter_message(text=answer.text)
+        if not answer.confident and tracker.active_loop_name is None:
+            dispatcher.utter_message(
+                text="如果需要，我可以帮您登记投诉并代您与平台协商。",
+                buttons=[
+                    {"title": "我要投诉", "payload": "我要投诉"},
+                    {"title": "转人工", "payload": "转人工"},
+                ],
+            )
+        return []

@@ -1,0 +1,37 @@
+"""Shared fixtures: a Flask app on a throwaway SQLite database per test, and its test client."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+
+@pytest.fixture
+def database_url(tmp_path) -> str:
+    return f"sqlite:///{tmp_path / 'odr-test.sqlite3'}"
+
+
+@pytest.fixture
+def app(database_url, tmp_path):
+    from web import create_app
+
+    return create_app(
+        {
+            "TESTING": True,
+            "SECRET_KEY": "test-secret",
+            "DATABASE_URL": database_url,
+            "RASA_URL": "http://127.0.0.1:9",  # nothing listens there: Rasa is "down" unless a test says otherwise
+            "RASA_TIMEOUT": 2.0,
+            "UPLOAD_DIR": str(tmp_path / "uploads"),
+            "MAX_CONTENT_LENGTH": 1024 * 1024,
+        }
+    )
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()

@@ -1,0 +1,46 @@
+"""The chat relay: page, input validation and a clear error when the dialogue server is down."""
+
+from __future__ import annotations
+
+
+def test_chat_page_is_chinese_and_sets_a_session(client):
+    resp = client.get("/")
+    assert resp.status_code == 200
+    body = resp.get_data(as_text=True)
+    assert "维权助手" in body and 'lang="zh-CN"' in body
+    assert "session=" in resp.headers.get("Set-Cookie", "")
+
+
+def test_non_json_is_rejected_with_a_chinese_message(client):
+    resp = client.post("/api/chat/messages", data="text=hi")
+    assert resp.status_code == 415
+    assert "JSON" in resp.get_json()["error"]
+
+
+def test_empty_and_oversized_messages_are_rejected(client):
+    assert client.post("/api/chat/messages", json={"text": "   "}).status_code == 400
+    assert client.post("/api/chat/messages", json={"nope": 1}).status_code == 400
+    resp = client.post("/api/chat/messages", json={"text": "很" * 2001})
+    assert resp.status_code == 413
+    assert "2000" in resp.get_json()["error"]
+
+
+def test_dialogue_server_down_gives_503_and_keeps_nothing_half_done(client):
+    resp = client.post("/api/chat/messages", json={"text": "七天无理由退货怎么算"})
+    assert resp.status_code == 503
+    assert "稍后再试" in resp.get_json()["error"]
+
+
+def test_notifications_start_empty(client):
+    resp = client.get("/api/chat/notifications")
+    assert resp.status_code == 200
+    assert resp.get_json() == {"messages": []}
+
+
+def test_log_masking_hides_phone_numbers_and_ids():
+    from web.privacy import mask_text
+
+    assert mask_text("电话13812345678") == "电话138****5678"
+    assert mask_text("+86 138-1234-5678") == "138****5678"
+    assert "****" in mask_text("身份证110101199003071234")
+    assert mask_text("订单2026112012345678") == "订单2026112012345678"
