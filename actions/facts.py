@@ -29,6 +29,14 @@ def remedy_names() -> list[str]:
     return list(problem_table()["remedies"])
 
 
+def _iso_or_none(value: Any) -> str | None:
+    """Only real dates reach the rules engine; markers such as 未签收 / 不记得 mean unknown."""
+    try:
+        return date.fromisoformat(str(value)).isoformat()
+    except ValueError:
+        return None
+
+
 def facts_from_slots(slots: dict[str, Any], today: date) -> dict[str, Any]:
     """Facts for `knowledge.rules.decide`; the consumer's request date is today."""
     problem = slots.get("problem")
@@ -42,8 +50,8 @@ def facts_from_slots(slots: dict[str, Any], today: date) -> dict[str, Any]:
         "category": None,
         "quantity": 1,
         "price_yuan": float(slots["amount"]) if slots.get("amount") not in (None, "") else None,
-        "order_date": slots.get("order_date"),
-        "signed_date": slots.get("signed_date"),
+        "order_date": _iso_or_none(slots.get("order_date")),
+        "signed_date": _iso_or_none(slots.get("signed_date")),
         "return_request_date": today.isoformat(),
         "complaint_date": today.isoformat(),
         "problem": problem,

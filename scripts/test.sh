@@ -10,7 +10,13 @@ echo "== ruff"
 .venv/bin/ruff check .
 
 echo "== rasa data validate"
-.venv-rasa/bin/rasa data validate --config config.yml --domain bot/domain.yml --data bot/data --fail-on-warnings
+# Clean means no warning at all, except the form prompts (utter_ask_*) and responses that actions
+# send by name, which Rasa's validator cannot see being used.
+out=$(.venv-rasa/bin/rasa data validate --config config.yml --domain bot/domain.yml --data bot/data 2>&1) || {
+  echo "$out"; exit 1; }
+problems=$(echo "$out" | grep -E "UserWarning|ERROR" | grep -vE "The utterance 'utter_(ask_[a-z_]+|handoff|default)' is not used" || true)
+if [ -n "$problems" ]; then echo "$problems"; echo "rasa data validate reported problems"; exit 1; fi
+echo "rasa data validate: clean"
 
 echo "== rasa test stories"
 .venv-rasa/bin/rasa test core --model "$(cat .cache/rasa/current-model)" --stories bot/tests/stories \
