@@ -52,13 +52,14 @@ def find_date(text: str, today: date) -> date:
     """The date the consumer means, also inside a sentence (「是3月2号签收的」)."""
     try:
         return normalize_date(text, today).value
-    except NormalizationError as first:
-        for match in _DATE_CANDIDATE.finditer(text or ""):
-            try:
-                return normalize_date(match.group(0), today).value
-            except NormalizationError as exc:
-                first = exc
-        raise SlotError(first.message) from None
+    except NormalizationError as exc:
+        error = exc
+    for match in _DATE_CANDIDATE.finditer(text or ""):
+        try:
+            return normalize_date(match.group(0), today).value
+        except NormalizationError as exc:
+            error = exc
+    raise SlotError(error.message)
 
 
 def _search(pattern: str, text: str) -> str | None:

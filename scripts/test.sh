@@ -22,5 +22,8 @@ echo "== rasa test stories"
 .venv-rasa/bin/rasa test core --model "$(cat .cache/rasa/current-model)" --stories bot/tests/stories \
   --fail-on-prediction-errors --out test-artifacts/rasa-core
 
+echo "== browser (headless Chromium for the browser tests)"
+bash scripts/setup_browser.sh
+
 echo "== pytest"
 .venv/bin/python -m pytest "$@"

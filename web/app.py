@@ -36,4 +36,26 @@ def create_app(config: dict | None = None) -> Flask:
 
     app.register_blueprint(chat_bp)
     app.register_blueprint(platform_bp, url_prefix="/api/platform/v1")
+    _register_surfaces(app, exempt_from_csrf=[chat_bp, platform_bp])
     return app
+
+
+def _register_surfaces(app: Flask, exempt_from_csrf: list) -> None:
+    """Case pages, service desk, statistics and WeChat, plus CSRF and the login rate limiter.
+    JSON/signed APIs (chat relay, platform API, WeChat) are exempt from CSRF: they are not
+    form posts, and each authenticates in its own way."""
+    from web.cases import bp as cases_bp
+    from web.desk import bp as desk_bp
+    from web.forms import csrf, init_security
+    from web.stats import bp as stats_bp
+    from web.wechat import bp as wechat_bp
+    from web.wechat import init_wechat
+
+    init_security(app)
+    init_wechat(app)
+    for bp in (*exempt_from_csrf, wechat_bp):
+        csrf.exempt(bp)
+    app.register_blueprint(cases_bp)
+    app.register_blueprint(desk_bp)
+    app.register_blueprint(stats_bp)
+    app.register_blueprint(wechat_bp)

@@ -64,12 +64,18 @@ def notifications():
     from disputes.service import mark_delivered, pending_notifications
 
     factory = session_factory(current_app.config["DATABASE_URL"])
+    sid = sender_id()
     with factory() as db:
-        items = pending_notifications(db, "web", sender_id())
-        out = [{"id": n.id, "text": n.text} for n in items]
-        mark_delivered(db, [n.id for n in items])
-        db.commit()
-    return jsonify({"messages": out})
+        items = pending_notifications(db, "web", sid)
+        if items:
+            mark_delivered(db, [n["id"] for n in items], _clock(), channel="web", recipient=sid)
+    return jsonify({"messages": [{"id": n["id"], "case_no": n["case_no"], "text": n["text"]} for n in items]})
+
+
+def _clock():
+    from disputes.clock import SystemClock
+
+    return current_app.config.get("CLOCK") or SystemClock()
 
 
 @bp.get("/healthz")

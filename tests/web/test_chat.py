@@ -44,3 +44,34 @@ def test_log_masking_hides_phone_numbers_and_ids():
     assert mask_text("+86 138-1234-5678") == "138****5678"
     assert "****" in mask_text("身份证110101199003071234")
     assert mask_text("订单2026112012345678") == "订单2026112012345678"
+
+
+def test_chat_page_has_the_upload_control_and_a_csrf_token(client):
+    body = client.get("/").get_data(as_text=True)
+    assert 'id="evidence"' in body and 'type="file"' in body
+    assert 'name="csrf-token"' in body and "我的案件" in body
+
+
+def test_csrf_does_not_break_the_json_chat_api_or_the_platform_api(client):
+    # The chat relay takes JSON without a CSRF token (Rasa is down in tests: 503, not a CSRF 400).
+    assert client.post("/api/chat/messages", json={"text": "你好"}).status_code == 503
+    # The platform API answers with its own signature error, not a CSRF failure.
+    resp = client.post("/api/platform/v1/cases/ODR-20260501-0001/responses", json={"action": "accept"})
+    assert resp.status_code == 401 and "X-ODR-Platform" in resp.get_json()["error"]["message"]
+
+
+def test_unknown_pages_and_methods_get_chinese_errors(client):
+    resp = client.get("/no-such-page")
+    assert resp.status_code == 404 and "页面不存在" in resp.get_data(as_text=True)
+    resp = client.delete("/cases")
+    assert resp.status_code == 405 and "不支持该请求方法" in resp.get_data(as_text=True)
+    resp = client.get("/api/chat/nothing-here")
+    assert resp.status_code == 404 and resp.get_json()["error"] == "页面不存在，或您无权查看。"
+
+
+def test_pages_cannot_be_framed_or_run_inline_scripts(client):
+    resp = client.get("/")
+    assert resp.headers["X-Frame-Options"] == "DENY"
+    assert "frame-ancestors 'none'" in resp.headers["Content-Security-Policy"]
+    assert "unsafe-inline" not in resp.headers["Content-Security-Policy"]
+    assert resp.headers["X-Content-Type-Options"] == "nosniff"

@@ -5,11 +5,30 @@
   const form = document.getElementById("composer");
   const input = document.getElementById("text");
   const sendButton = document.getElementById("send");
+  const fileInput = document.getElementById("evidence");
+  const csrfMeta = document.querySelector('meta[name="csrf-token"]');
+  const CASE_NO = /ODR-\d{8}-\d{4,}/gi;
+
+  // Text nodes only (never innerHTML): case numbers become links to the case page.
+  function appendLinked(div, text) {
+    let last = 0;
+    text.replace(CASE_NO, function (match, offset) {
+      div.appendChild(document.createTextNode(text.slice(last, offset)));
+      const a = document.createElement("a");
+      a.href = "/cases/" + encodeURIComponent(match.toUpperCase());
+      a.className = "case-link";
+      a.textContent = match;
+      div.appendChild(a);
+      last = offset + match.length;
+      return match;
+    });
+    div.appendChild(document.createTextNode(text.slice(last)));
+  }
 
   function bubble(text, cls) {
     const div = document.createElement("div");
     div.className = "msg " + cls;
-    div.textContent = text;
+    if (/\bbot\b/.test(cls)) appendLinked(div, text); else div.textContent = text;
     log.appendChild(div);
     log.scrollTop = log.scrollHeight;
     return div;
@@ -68,6 +87,39 @@
         data.messages.forEach(function (m) { bubble(m.text, "bot"); });
       }
     } catch (e) { /* offline: try again later */ }
+  }
+
+  async function upload(file) {
+    if (!file) return;
+    bubble("上传证据：" + file.name, "user");
+    const typing = bubble("正在上传…", "bot typing");
+    const body = new FormData();
+    body.append("file", file);
+    try {
+      const resp = await fetch("/api/chat/evidence", {
+        method: "POST",
+        headers: { "X-CSRFToken": csrfMeta ? csrfMeta.content : "" },
+        credentials: "same-origin",
+        body: body,
+      });
+      let data = {};
+      try { data = await resp.json(); } catch (e) { /* e.g. a proxy's HTML error page */ }
+      typing.remove();
+      if (!resp.ok) {
+        bubble(data.error || (resp.status === 413 ? "文件太大了。" : "上传失败，请重试。"), "error");
+        return;
+      }
+      bubble(data.message, "bot");
+    } catch (e) {
+      typing.remove();
+      bubble("网络异常，文件未上传，请重试。", "error");
+    } finally {
+      fileInput.value = "";
+    }
+  }
+
+  if (fileInput) {
+    fileInput.addEventListener("change", function () { upload(fileInput.files[0]); });
   }
 
   form.addEventListener("submit", function (ev) {
