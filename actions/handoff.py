@@ -27,6 +27,7 @@ def hand_off(dispatcher: CollectingDispatcher, tracker: Tracker, reason: str) ->
                 reason,
                 clock(),
                 channel=channel_of(tracker.sender_id),
+                sender_id=tracker.sender_id,
             )
     except Exception:  # the consumer still reaches a human even if the case store is down
         logger.exception("recording the hand-off failed")

@@ -57,8 +57,6 @@ ALLOWED_TYPES: dict[str, tuple[tuple[str, ...], str]] = {
     "image/webp": (("webp",), "webp"),
     "application/pdf": (("pdf",), "pdf"),
 }
-# Event types recorded by the web layer that the case service has no label for (yet).
-LOCAL_EVENT_LABELS = {"desk_takeover": "平台客服已接手对话", "desk_message": "平台客服留言"}
 NOT_FOUND_ZH = "没有找到该案件，或您无权查看。"
 
 
@@ -203,14 +201,6 @@ def _check_case_no(case_no: str) -> str:
     return case_no.upper()
 
 
-def localise_timeline(status: dict[str, Any]) -> dict[str, Any]:
-    """Label the event types the web layer records itself."""
-    for item in status.get("timeline", []):
-        if item.get("text") in LOCAL_EVENT_LABELS:
-            item["text"] = LOCAL_EVENT_LABELS[item["text"]]
-    return status
-
-
 def _own_status(db, case_no: str) -> dict[str, Any]:
     """The case as its owner sees it; anyone else gets a 404."""
     from disputes.service import case_status
@@ -219,7 +209,7 @@ def _own_status(db, case_no: str) -> dict[str, Any]:
     if sid is None:
         abort_zh(404, NOT_FOUND_ZH)
     try:
-        return localise_timeline(case_status(db, case_no, sender_id=sid))
+        return case_status(db, case_no, sender_id=sid)
     except CaseNotFound:
         abort_zh(404, NOT_FOUND_ZH)
     raise AssertionError("unreachable")

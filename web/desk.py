@@ -132,10 +132,9 @@ def _check_case_no(case_no: str) -> str:
 
 def _desk_case(db, case_no: str, user: DeskUser) -> dict[str, Any]:
     from disputes.desk import desk_case
-    from web.cases import localise_timeline
 
     try:
-        return localise_timeline(desk_case(db, case_no, user))
+        return desk_case(db, case_no, user)
     except CaseNotFound:  # AccessDenied is a CaseNotFound: same answer
         abort_zh(404, NOT_YOURS_ZH)
     raise AssertionError("unreachable")

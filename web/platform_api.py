@@ -19,7 +19,7 @@ from typing import Any
 from flask import Blueprint, Response, current_app, jsonify, request
 from sqlalchemy import select
 
-from disputes.clock import SystemClock
+from disputes.clock import clock_from_env
 from disputes.config import PlatformConfig, load_platforms
 from disputes.core import get_case, platform_config
 from disputes.db import session_factory
@@ -83,7 +83,10 @@ def _unknown_path(_unknown: str):
 
 
 def _clock():
-    return current_app.config.get("CLOCK") or SystemClock()
+    clock = current_app.config.get("CLOCK")
+    if clock is None:
+        clock = current_app.extensions.setdefault("odr_clock", clock_from_env())
+    return clock
 
 
 def _factory():
