@@ -10,7 +10,7 @@ run: setup
 # Same code, scaled-out configuration (needs PostgreSQL and Redis on 127.0.0.1).
 run-scaled: setup
 	bash scripts/services.sh
-	.venv/bin/python -m disputes.db create-database
+	.venv/bin/python scripts/create_databases.py postgresql://postgres@127.0.0.1:5432/test odr odr_tracker
 	.venv/bin/honcho -f Procfile.scaled -e scaled.env start
 
 test: setup
