@@ -6,7 +6,7 @@ import logging
 from typing import Any
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import ActiveLoop, ConversationPaused, SlotSet
+from rasa_sdk.events import ActiveLoop, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.runtime import channel_of, clock, db_session
@@ -19,9 +19,10 @@ MAX_FALLBACKS = 2
 def hand_off(dispatcher: CollectingDispatcher, tracker: Tracker, reason: str) -> list[dict[str, Any]]:
     from disputes.service import record_handoff
 
+    result: dict[str, Any] = {}
     try:
         with db_session() as db:
-            record_handoff(
+            result = record_handoff(
                 db,
                 tracker.get_slot("case_id") or tracker.sender_id,
                 reason,
@@ -31,11 +32,17 @@ def hand_off(dispatcher: CollectingDispatcher, tracker: Tracker, reason: str) ->
             )
     except Exception:  # the consumer still reaches a human even if the case store is down
         logger.exception("recording the hand-off failed")
-    dispatcher.utter_message(response="utter_handoff")
+    # While the desk holds the conversation the web tier routes the consumer's messages to it
+    # (web/relay.py), which pauses the bot for this conversation without pausing Rasa's tracker.
+    if result.get("case_no"):
+        dispatcher.utter_message(text=result["message"] + "\n之后您发的消息会直接转给人工客服；回复「返回机器人」可切回智能助手。")
+    elif result:
+        dispatcher.utter_message(text=result["message"])
+    else:
+        dispatcher.utter_message(response="utter_handoff")
     events: list[dict[str, Any]] = [SlotSet("fallback_count", 0)]
     if tracker.active_loop_name:
         events.append(ActiveLoop(None))
-    events.append(ConversationPaused())
     return events
 
 

@@ -323,6 +323,8 @@ def _event_text(ev) -> str:
     if ev.type == "offer_received":
         amount = f" {texts.yuan(p['amount'])}" if p.get("amount") else ""
         return f"收到和解方案：{p.get('remedy', '')}{amount}"
+    if ev.type in ("consumer_message", "desk_message") and (p.get("text") or p.get("message")):
+        return f"{texts.EVENT_LABELS[ev.type]}：{p.get('text') or p.get('message')}"
     if ev.type == "escalated":
         return "案件升级至平台人工客服" if p.get("tier") == "desk" else "案件升级：已生成12315投诉材料"
     return texts.EVENT_LABELS.get(ev.type, ev.type)
@@ -535,6 +537,49 @@ def withdraw_case(session: Session, case_no: str, *, sender_id: str, clock: Cloc
         return status_dict(case)
 
     return run_in_transaction(session, run)
+
+
+# A human holds the conversation after the consumer asked for one or an agent took over, until the
+# consumer goes back to the bot or the case leaves the desk.
+_HUMAN_MODE_EVENTS = {"handoff_requested", "desk_takeover"}
+MAX_CONSUMER_MESSAGE = 2000
+
+
+def human_conversation(session: Session, sender_id: str, channel: str | None = None) -> str | None:
+    """Case number whose conversation the platform's human desk holds for this sender, else None."""
+    case = latest_case(session, sender_id, channel)
+    if case is None or case.state != State.ESCALATED_DESK:
+        return None
+    for ev in reversed(case_events(case)):
+        if ev.type == "bot_resumed":
+            return None
+        if ev.type in _HUMAN_MODE_EVENTS:
+            return case.case_no
+    return None
+
+
+def record_consumer_message(session: Session, case_no: str, *, sender_id: str, text: str, clock: Clock,
+                            channel: str | None = None) -> None:
+    """A chat message written while a human holds the conversation: kept on the case for the desk."""
+
+    def run() -> None:
+        case = get_case(session, case_no, lock=True)
+        authorize(case, sender_id, channel)
+        record_event(session, case, "consumer_message", actor="consumer", at=clock.now(),
+                     payload={"text": text[:MAX_CONSUMER_MESSAGE]})
+
+    run_in_transaction(session, run)
+
+
+def resume_bot(session: Session, case_no: str, *, sender_id: str, clock: Clock, channel: str | None = None) -> None:
+    """The consumer goes back to the assistant; the case stays with the desk."""
+
+    def run() -> None:
+        case = get_case(session, case_no, lock=True)
+        authorize(case, sender_id, channel)
+        record_event(session, case, "bot_resumed", actor="consumer", at=clock.now(), payload={})
+
+    run_in_transaction(session, run)
 
 
 def pending_notifications(session: Session, channel: str, recipient: str) -> list[dict[str, Any]]:

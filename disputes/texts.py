@@ -34,6 +34,8 @@ EVENT_LABELS: dict[str, str] = {
     "desk_note": "客服备注",
     "desk_takeover": "平台客服已接手对话",
     "desk_message": "平台客服留言",
+    "consumer_message": "消费者留言",
+    "bot_resumed": "消费者切回智能助手",
 }
 
 ACTOR_LABELS = {"consumer": "您", "system": "系统", "platform": "平台", "desk": "客服"}

@@ -8,7 +8,8 @@ import uuid
 from flask import Blueprint, current_app, jsonify, render_template, request, session
 
 from web.privacy import mask_text
-from web.rasa_client import RasaClient, RasaUnavailable
+from web.rasa_client import RasaUnavailable
+from web.relay import app_clock, relay
 
 bp = Blueprint("chat", __name__)
 logger = logging.getLogger(__name__)
@@ -46,11 +47,10 @@ def send_message():
         return _error("消息不能为空。", 400)
     if len(text) > MAX_MESSAGE_CHARS:
         return _error(f"消息太长了，请控制在{MAX_MESSAGE_CHARS}字以内。", 413)
-    client: RasaClient = current_app.extensions["rasa_client"]
     sid = sender_id()
     logger.info("chat message from %s: %s", sid, mask_text(text))
     try:
-        messages = client.send(sid, text)
+        messages = relay(sid, text, "web")
     except RasaUnavailable:
         logger.warning("rasa unavailable for %s", sid)
         return _error("助手暂时无法回复，请稍后再试。您的消息没有丢失，可以重新发送。", 503)
@@ -68,14 +68,9 @@ def notifications():
     with factory() as db:
         items = pending_notifications(db, "web", sid)
         if items:
-            mark_delivered(db, [n["id"] for n in items], _clock(), channel="web", recipient=sid)
+            mark_delivered(db, [n["id"] for n in items], app_clock(), channel="web", recipient=sid)
     return jsonify({"messages": [{"id": n["id"], "case_no": n["case_no"], "text": n["text"]} for n in items]})
 
-
-def _clock():
-    from disputes.clock import SystemClock
-
-    return current_app.config.get("CLOCK") or SystemClock()
 
 
 @bp.get("/healthz")

@@ -383,10 +383,11 @@ def _schedule_push(app: Flask, openid: str) -> None:
 
 
 def _text_job(app: Flask, openid: str, text: str) -> Callable[[], str]:
-    rasa = app.extensions["rasa_client"]
+    from web.relay import relay
 
     def job() -> str:
-        return format_bot_messages(rasa.send(f"wx-{openid}", text))
+        with app.app_context():
+            return format_bot_messages(relay(f"wx-{openid}", text, "wechat"))
 
     return job
 

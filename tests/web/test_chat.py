@@ -75,3 +75,34 @@ def test_pages_cannot_be_framed_or_run_inline_scripts(client):
     assert "frame-ancestors 'none'" in resp.headers["Content-Security-Policy"]
     assert "unsafe-inline" not in resp.headers["Content-Security-Policy"]
     assert resp.headers["X-Content-Type-Options"] == "nosniff"
+
+
+def test_messages_go_to_the_desk_while_a_human_holds_the_conversation(app, client):
+    """After 「转人工」 the consumer's messages are kept on the case for the desk, not sent to the
+    bot (Rasa is down in this fixture, so a relayed message would answer 503)."""
+    from disputes.clock import SystemClock
+    from disputes.db import session_factory
+    from disputes.service import case_status, record_handoff, submit_complaint
+
+    client.get("/")
+    with client.session_transaction() as s:
+        sid = s["sender_id"]
+    factory = session_factory(app.config["DATABASE_URL"])
+    with factory() as db:
+        case = submit_complaint(
+            db, channel="web", sender_id=sid, clock=SystemClock(), decision=None,
+            facts={"platform": "京东", "product": "耳机", "problem": "质量问题", "description": "左耳没声音",
+                   "phone": "13812345678", "consent": True},
+        )
+        record_handoff(db, case.case_no, "消费者要求转人工", SystemClock(), sender_id=sid)
+    resp = client.post("/api/chat/messages", json={"text": "请尽快处理，谢谢"})
+    assert resp.status_code == 200
+    assert "已转给平台人工客服" in resp.get_json()["messages"][0]["text"]
+    with factory() as db:
+        timeline = case_status(db, case.case_no, sender_id=sid)["timeline"]
+    assert any(e["text"] == "消费者留言：请尽快处理，谢谢" for e in timeline)
+
+    resp = client.post("/api/chat/messages", json={"text": "返回机器人"})
+    assert "已切回智能助手" in resp.get_json()["messages"][0]["text"]
+    # back with the bot: the message is relayed to Rasa again (down here → 503)
+    assert client.post("/api/chat/messages", json={"text": "七天无理由怎么算"}).status_code == 503
