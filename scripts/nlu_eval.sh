@@ -22,9 +22,13 @@ if [ "${1:-}" != "--skip-train" ]; then
   rm -rf "$RASA_CACHE_DIRECTORY" "$MODEL"
   echo "== training NLU model (log: $OUT/train.log)"
   start=$(date +%s)
-  "$RASA" train nlu --config config.yml --nlu bot/data/nlu --out "$OUT/models" \
+  # CPU time is reported too: wall time depends on whatever else runs on the machine
+  timecmd=()
+  [ -x /usr/bin/time ] && timecmd=(/usr/bin/time -o "$OUT/train_cpu.txt" -f "cpu user=%Us sys=%Ss")
+  "${timecmd[@]}" "$RASA" train nlu --config config.yml --nlu bot/data/nlu --out "$OUT/models" \
     --fixed-model-name nlu-eval >"$OUT/train.log" 2>&1 || { tail -30 "$OUT/train.log"; exit 1; }
-  echo "training wall time: $(( $(date +%s) - start ))s" | tee "$OUT/train_time.txt"
+  echo "training wall time: $(( $(date +%s) - start ))s ($(cat "$OUT/train_cpu.txt" 2>/dev/null)," \
+    "load average: $(cut -d' ' -f1-3 /proc/loadavg))" | tee "$OUT/train_time.txt"
   if grep -q "Misaligned entity annotation" "$OUT/train.log"; then
     echo "WARNING: misaligned entity annotations (fix data or bot/jieba/userdict.txt):"
     grep -o "Misaligned entity annotation in message '[^']*'" "$OUT/train.log" | sort -u

@@ -66,6 +66,9 @@ model=".cache/rasa/models/odr-$model_hash.tar.gz"
 if [ ! -f "$model" ]; then
   log "training the Rasa model ($model_hash)"
   mkdir -p .cache/rasa/models
+  # Rasa's component cache does not notice edits to the jieba user dictionary: key it by them.
+  export RASA_CACHE_DIRECTORY=".cache/rasa/train-cache-$(hash_files bot/jieba/*)"
+  find .cache/rasa -maxdepth 1 -name 'train-cache-*' ! -path "./$RASA_CACHE_DIRECTORY" -exec rm -rf {} +
   (cd "$ROOT" && .venv-rasa/bin/rasa train --config config.yml --domain bot/domain.yml --data bot/data \
      --out .cache/rasa/models --fixed-model-name "odr-$model_hash" --quiet)
   # Keep only the current model and the previous one.
