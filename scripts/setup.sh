@@ -39,7 +39,7 @@ find_python() {
 make_env() {
   local dir=$1 python=$2 lock=$3 stamp want
   stamp="$dir/.odr-stamp"
-  want=$(hash_files "$lock" scripts/setup.sh)
+  want="$(hash_files "$lock") $("$python" -c 'import sys; print(sys.version.split()[0])')"
   if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
     return 0
   fi
@@ -68,7 +68,7 @@ if [ ! -f "$model" ]; then
   mkdir -p .cache/rasa/models
   # Rasa's component cache does not notice edits to the jieba user dictionary: key it by them.
   export RASA_CACHE_DIRECTORY=".cache/rasa/train-cache-$(hash_files bot/jieba/*)"
-  find .cache/rasa -maxdepth 1 -name 'train-cache-*' ! -path "./$RASA_CACHE_DIRECTORY" -exec rm -rf {} +
+  find .cache/rasa -maxdepth 1 -name 'train-cache-*' ! -path "$RASA_CACHE_DIRECTORY" -exec rm -rf {} +
   (cd "$ROOT" && .venv-rasa/bin/rasa train --config config.yml --domain bot/domain.yml --data bot/data \
      --out .cache/rasa/models --fixed-model-name "odr-$model_hash" --quiet)
   # Keep only the current model and the previous one.
