@@ -10,6 +10,7 @@ import pytest
 from disputes import db as dbmod
 from disputes import dispatch
 from disputes.clock import FrozenClock
+from tests.helpers import SEVEN_DAY_DECISION, ServerThread, make_facts  # noqa: F401  (shared)
 from tests.services import postgres_schema_url
 
 BACKENDS = ["sqlite", "postgresql"]
@@ -59,58 +60,9 @@ def jobs() -> list[tuple[str, dict[str, Any]]]:
     dispatch.set_dispatcher(old)
 
 
-def make_facts(**overrides: Any) -> dict[str, Any]:
-    facts = {
-        "platform": "淘宝",
-        "shop": "某某数码旗舰店",
-        "order_id": "1234567890",
-        "product": "蓝牙耳机",
-        "category": "电子产品",
-        "price_yuan": 199.0,
-        "order_date": "2026-04-25",
-        "signed_date": "2026-04-28",
-        "problem": "不想要了",
-        "description": "收到后不喜欢，未拆封",
-        "desired_remedy": "退货退款",
-        "phone": "13800138000",
-        "consent": True,
-    }
-    facts.update(overrides)
-    return facts
-
-
-SEVEN_DAY_DECISION = {
-    "seven_day_return_eligible": True,
-    "reason_codes": ["SEVEN_DAY_OK"],
-    "legal_basis": [
-        {"law": "消费者权益保护法", "article": 25},
-        {"law": "网络购买商品七日无理由退货暂行办法", "article": 10},
-    ],
-    "suggested_remedies": ["退货退款"],
-    "punitive": None,
-    "explanation": "符合七日无理由退货条件。",
-}
-
-
 # ---------------------------------------------------------------- in-process servers
 
 
-class ServerThread:
-    """A werkzeug server for a Flask app on a free loopback port, in a daemon thread."""
-
-    def __init__(self, app) -> None:
-        import threading
-
-        from werkzeug.serving import make_server
-
-        self.server = make_server("127.0.0.1", 0, app, threaded=True)
-        self.url = f"http://127.0.0.1:{self.server.server_port}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.thread.join(5)
 
 
 def platform_api_app(db_url: str, clock=None):

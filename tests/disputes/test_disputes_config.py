@@ -70,7 +70,7 @@ def test_cli_export_writes_json_and_pdf(monkeypatch, tmp_path, sqlite_url, clock
     from disputes import db as dbmod
     from disputes import service
     from disputes.__main__ import main
-    from tests.disputes.conftest import make_facts
+    from tests.helpers import make_facts
 
     monkeypatch.setenv("ODR_DATABASE_URL", sqlite_url)
     dbmod.upgrade(sqlite_url)

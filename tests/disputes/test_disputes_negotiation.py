@@ -11,7 +11,7 @@ from disputes import desk, service
 from disputes.export12315 import build_package, render_pdf
 from disputes.models import CaseEvent, Escalation, Offer, WebhookDelivery
 from disputes.states import State
-from tests.disputes.conftest import SEVEN_DAY_DECISION
+from tests.helpers import SEVEN_DAY_DECISION
 
 QUALITY_DECISION = {
     "seven_day_return_eligible": False,

@@ -15,7 +15,7 @@ from disputes import db as dbmod
 from disputes import service
 from disputes.clock import FrozenClock
 from disputes.models import Case
-from tests.disputes.conftest import make_facts
+from tests.helpers import make_facts
 
 
 def submit(factory, clock, sender: str = "web-1") -> str:

@@ -16,7 +16,8 @@ from disputes import service
 from disputes.models import CaseEvent, Offer, PlatformRequest
 from disputes.negotiation import open_submitted
 from disputes.signing import SignatureError, sign, signed_headers, verify
-from tests.disputes.conftest import SEVEN_DAY_DECISION, make_facts, platform_api_app
+from tests.disputes.conftest import platform_api_app
+from tests.helpers import SEVEN_DAY_DECISION, make_facts
 
 SECRET = "sandbox-dev-secret"
 

@@ -10,7 +10,7 @@ import pytest
 from disputes import service
 from disputes.models import Case, Consumer, mask_phone
 from disputes.states import State
-from tests.disputes.conftest import SEVEN_DAY_DECISION, make_facts
+from tests.helpers import SEVEN_DAY_DECISION, make_facts
 
 
 def submit(session, clock, sender="web-alice", **facts):

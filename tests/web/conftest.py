@@ -14,6 +14,8 @@ import pytest
 
 from disputes import dispatch
 from disputes.clock import FrozenClock
+from tests.helpers import SEVEN_DAY_DECISION
+from tests.helpers import make_facts as shared_facts
 
 ALICE = "web-alice-0001"
 BOB = "web-bob-0002"
@@ -53,36 +55,11 @@ def factory(web):
 
 
 def make_facts(**overrides: Any) -> dict[str, Any]:
-    facts = {
-        "platform": "淘宝",
-        "shop": "某某数码旗舰店",
-        "order_id": "1234567890",
-        "product": "蓝牙耳机",
-        "category": "电子产品",
-        "price_yuan": 199.0,
-        "order_date": "2026-04-25",
-        "signed_date": "2026-04-28",
-        "problem": "质量问题",
-        "description": "收到后左耳没有声音",
-        "desired_remedy": "退货退款",
-        "phone": "13800138000",
-        "consent": True,
-    }
-    facts.update(overrides)
-    return facts
+    """A quality complaint (the desk and case pages show its problem and description)."""
+    return shared_facts(**{"problem": "质量问题", "description": "收到后左耳没有声音", **overrides})
 
 
-DECISION = {
-    "seven_day_return_eligible": True,
-    "reason_codes": ["SEVEN_DAY_OK"],
-    "legal_basis": [
-        {"law": "消费者权益保护法", "article": 25},
-        {"law": "网络购买商品七日无理由退货暂行办法", "article": 10},
-    ],
-    "suggested_remedies": ["退货退款"],
-    "punitive": None,
-    "explanation": "您在签收后七日内提出退货，符合七日无理由退货条件。",
-}
+DECISION = SEVEN_DAY_DECISION
 
 
 class Cases:

@@ -14,12 +14,12 @@ import json
 import os
 import shutil
 import tempfile
-import threading
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests.helpers import ServerThread
 from tests.web.conftest import PASSWORD, PNG, make_facts
 
 CHROMIUM = "/usr/bin/chromium"
@@ -48,20 +48,6 @@ def _need_browser():
         pytest.skip(reason)
 
 
-class ServerThread:
-    """A werkzeug server on a free loopback port, in a daemon thread."""
-
-    def __init__(self, app) -> None:
-        from werkzeug.serving import make_server
-
-        self.server = make_server("127.0.0.1", 0, app, threaded=True)
-        self.url = f"http://127.0.0.1:{self.server.server_port}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.thread.join(5)
 
 
 def fake_rasa(database_url: str):

@@ -1,0 +1,48 @@
+"""Fixtures of the fault tests: a case store per backend (SQLite file or a throwaway PostgreSQL
+schema), a frozen clock, recorded background jobs, and row counts of every table."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from sqlalchemy import func, inspect, select, table
+
+from disputes import db as dbmod
+from disputes import dispatch
+from disputes.clock import FrozenClock
+from tests.services import postgres_schema_url
+
+
+@pytest.fixture(autouse=True)
+def jobs() -> list[tuple[str, dict[str, Any]]]:
+    """Jobs the service asks for after commit are recorded, never sent to a real queue."""
+    seen: list[tuple[str, dict[str, Any]]] = []
+    old = dispatch.set_dispatcher(lambda job, kwargs: seen.append((job, kwargs)))
+    yield seen
+    dispatch.set_dispatcher(old)
+
+
+@pytest.fixture
+def clock() -> FrozenClock:
+    return FrozenClock("2026-05-04T10:00:00+08:00")
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request, tmp_path):
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'cases.sqlite3'}"
+        yield url
+        dbmod.dispose(url)
+    else:
+        with postgres_schema_url("odr_f") as url:
+            yield url
+            dbmod.dispose(url)
+
+
+def row_counts(db_url: str) -> dict[str, int]:
+    """Rows per table of the case store: what a refused request must leave unchanged."""
+    engine = dbmod.session_factory(db_url).kw["bind"]
+    names = sorted(inspect(engine).get_table_names())
+    with engine.connect() as conn:
+        return {n: conn.scalar(select(func.count()).select_from(table(n))) for n in names}
