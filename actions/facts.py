@@ -56,6 +56,8 @@ def facts_from_slots(slots: dict[str, Any], today: date) -> dict[str, Any]:
         "complaint_date": today.isoformat(),
         "problem": problem,
         "description": slots.get("description"),
+        # the rules engine also reads facts stated in the consumer's own words (吊牌都在, 特价不退 …)
+        "narrative": slots.get("description"),
         "desired_remedy": slots.get("desired_remedy"),
     }
     entry = problem_table()["problems"].get(problem or "", {})

@@ -40,6 +40,8 @@ _DATE_CANDIDATE = re.compile(
     r"|(上上|上|这|本)?(个)?(周|星期|礼拜)[一二三四五六日天末]"
 )
 MAX_DESCRIPTION = 1000
+CONSENT_NO = re.compile(r"(不同意|不行|不可以|不愿意|拒绝|不要|不授权|不允许)")
+CONSENT_YES = re.compile(r"(同意|可以|好的|好|行|没问题|授权|允许|愿意|确认|嗯|是的|OK|ok)")
 
 
 class SlotError(ValueError):
@@ -73,6 +75,11 @@ def parse_slot(slot: str, value: Any, today: date) -> Any:
     if slot == "consent":
         if isinstance(value, bool):
             return value
+        said = str(value or "").strip()
+        if CONSENT_NO.search(said):
+            return False
+        if CONSENT_YES.search(said):
+            return True
         raise SlotError("请回复「同意」或「不同意」。")
     if not text:
         raise SlotError("这一项还没有填写，请再说一次。")

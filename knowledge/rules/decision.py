@@ -219,6 +219,8 @@ def _return_shipping(f, seven, quality, delivery, punitive) -> tuple[str | None,
 def _remedies(f, seven, quality, delivery, platform, punitive, money, other, claim_via_platform) -> list[str]:
     out: list[str] = []
     no_reason = seven.eligible is True and quality.route != "within_7" and not f.return_received
+    if seven.eligible is None and seven.pending_condition and seven.within and not quality.active:
+        out.append("seven_day_no_reason_return")  # open as long as the goods are intact
     if no_reason:
         out.append("seven_day_no_reason_return")
         if seven.promise_used:

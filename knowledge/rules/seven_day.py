@@ -72,6 +72,8 @@ class SevenDay(Finding):
     promise: SellerPromise | None = None
     promise_used: bool = False
     intact: bool | None = None
+    # Only the goods' condition is unknown: a no-reason return is open if they are intact.
+    pending_condition: bool = False
 
 
 def assess(f: Facts) -> SevenDay:
@@ -235,6 +237,7 @@ def _condition(f: Facts, r: SevenDay) -> bool:
         if condition is None:
             if r.decided_by is None:
                 r.note("能否退货还取决于商品是否完好（商品本身、配件、商标标识齐全）。")
+                r.pending_condition = True
                 return True
             return False
         r.intact = True

@@ -64,3 +64,10 @@ def test_required_slot_offers_help_after_three_failures(dispatcher, domain):
     events = run_form(dispatcher, domain, slots, "12345")
     assert events == [SlotSet("phone", None), SlotSet("slot_failures", {"phone": 3})]
     assert "转人工" in dispatcher.messages[0]["text"]
+
+
+def test_consent_typed_in_words(dispatcher, domain):
+    events = run_form(dispatcher, domain, {"requested_slot": "consent", "consent": "同意"}, "同意")
+    assert events == [SlotSet("consent", True), SlotSet("slot_failures", {})]
+    events = run_form(dispatcher, domain, {"requested_slot": "consent", "consent": "不同意"}, "不同意")
+    assert events == [SlotSet("consent", False), SlotSet("slot_failures", {})]
