@@ -71,7 +71,7 @@ def offer(case_no: str, platform: str, amount, remedy: str, deadline, citation: 
     if citation:
         parts.append(f"平台援引的依据：{citation}。")
     if message:
-        parts.append(f"平台说明：{message.rstrip("。.！!")}。")
+        parts.append(f"平台说明：{message.rstrip('。.！!')}。")
     parts.append(f"请在 {format_local(deadline)} 前答复，{REPLY_HINT}。")
     return "".join(parts)
 
