@@ -24,7 +24,6 @@ import random
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -39,6 +38,10 @@ from zoneinfo import ZoneInfo
 import requests
 
 REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))  # run as a script: reuse the test suite's server helpers
+
+from tests.helpers import free_port, wait_http  # noqa: E402
+
 OUT = REPO / ".cache" / "benchmarks" / "load.json"
 MODEL_POINTER = REPO / ".cache" / "rasa" / "current-model"
 RASA = REPO / ".venv-rasa" / "bin" / "rasa"
@@ -298,26 +301,6 @@ async def run_level(base_url: str, n: int, duration: float, max_conversations: i
 
 
 # ---------------------------------------------------------------- starting the stack
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_http(url: str, proc: subprocess.Popen, log: Path, timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"{url} exited early:\n{log.read_text(errors='replace')[-4000:]}")
-        try:
-            if requests.get(url, timeout=2).status_code < 500:
-                return
-        except requests.RequestException:
-            pass
-        time.sleep(0.5)
-    raise RuntimeError(f"{url} did not come up in {timeout}s:\n{log.read_text(errors='replace')[-4000:]}")
 
 
 class Stack:

@@ -10,6 +10,24 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 
+@pytest.fixture(autouse=True)
+def jobs():
+    """Background jobs the case service asks for after commit are recorded, never queued."""
+    from disputes import dispatch
+
+    seen: list[tuple[str, dict]] = []
+    old = dispatch.set_dispatcher(lambda job, kwargs: seen.append((job, kwargs)))
+    yield seen
+    dispatch.set_dispatcher(old)
+
+
+@pytest.fixture
+def clock():
+    from disputes.clock import FrozenClock
+
+    return FrozenClock("2026-05-04T10:00:00+08:00")
+
+
 @pytest.fixture
 def database_url(tmp_path) -> str:
     return f"sqlite:///{tmp_path / 'odr-test.sqlite3'}"

@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+import socket
+import subprocess
 import threading
+import time
+from pathlib import Path
 from typing import Any
+
+import requests
 
 
 def make_facts(**overrides: Any) -> dict[str, Any]:
@@ -54,3 +60,25 @@ class ServerThread:
     def close(self) -> None:
         self.server.shutdown()
         self.thread.join(5)
+
+
+def free_port() -> int:
+    """A loopback port nobody listens on right now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_http(url: str, proc: subprocess.Popen, log: Path, timeout: float) -> None:
+    """Wait until a freshly started server answers, failing early (with its log) if it died."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"{url} exited early:\n{log.read_text(errors='replace')[-4000:]}")
+        try:
+            if requests.get(url, timeout=2).status_code < 500:
+                return
+        except requests.RequestException:
+            pass
+        time.sleep(0.5)
+    raise RuntimeError(f"{url} did not come up in {timeout}s:\n{log.read_text(errors='replace')[-4000:]}")

@@ -8,7 +8,6 @@ from typing import Any
 import pytest
 
 from disputes import db as dbmod
-from disputes import dispatch
 from disputes.clock import FrozenClock
 from tests.helpers import SEVEN_DAY_DECISION, ServerThread, make_facts  # noqa: F401  (shared)
 from tests.services import postgres_schema_url
@@ -49,15 +48,6 @@ def factory(db_url):
 def session(factory):
     with factory() as s:
         yield s
-
-
-@pytest.fixture(autouse=True)
-def jobs() -> list[tuple[str, dict[str, Any]]]:
-    """Jobs the service asked for after commit (nothing is sent to a real queue in tests)."""
-    seen: list[tuple[str, dict[str, Any]]] = []
-    old = dispatch.set_dispatcher(lambda job, kwargs: seen.append((job, kwargs)))
-    yield seen
-    dispatch.set_dispatcher(old)
 
 
 # ---------------------------------------------------------------- in-process servers

@@ -4,39 +4,19 @@ loopback ports, with a throwaway case store and tracker store, for end-to-end co
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
-import time
 import uuid
 from pathlib import Path
 
 import pytest
 import requests
 
+from tests.helpers import free_port, wait_http
+
 ROOT = Path(__file__).resolve().parents[2]
 MODEL_POINTER = ROOT / ".cache" / "rasa" / "current-model"
 RASA = ROOT / ".venv-rasa" / "bin" / "rasa"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_http(url: str, proc: subprocess.Popen, log: Path, timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"{url} exited early:\n{log.read_text()[-4000:]}")
-        try:
-            if requests.get(url, timeout=2).status_code < 500:
-                return
-        except requests.RequestException:
-            pass
-        time.sleep(1)
-    raise RuntimeError(f"{url} did not come up in {timeout}s:\n{log.read_text()[-4000:]}")
 
 
 class Stack:

@@ -3,29 +3,11 @@ schema), a frozen clock, recorded background jobs, and row counts of every table
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 from sqlalchemy import func, inspect, select, table
 
 from disputes import db as dbmod
-from disputes import dispatch
-from disputes.clock import FrozenClock
 from tests.services import postgres_schema_url
-
-
-@pytest.fixture(autouse=True)
-def jobs() -> list[tuple[str, dict[str, Any]]]:
-    """Jobs the service asks for after commit are recorded, never sent to a real queue."""
-    seen: list[tuple[str, dict[str, Any]]] = []
-    old = dispatch.set_dispatcher(lambda job, kwargs: seen.append((job, kwargs)))
-    yield seen
-    dispatch.set_dispatcher(old)
-
-
-@pytest.fixture
-def clock() -> FrozenClock:
-    return FrozenClock("2026-05-04T10:00:00+08:00")
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

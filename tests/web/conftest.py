@@ -12,8 +12,6 @@ from typing import Any
 
 import pytest
 
-from disputes import dispatch
-from disputes.clock import FrozenClock
 from tests.helpers import SEVEN_DAY_DECISION
 from tests.helpers import make_facts as shared_facts
 
@@ -24,20 +22,6 @@ PNG = b"\x89PNG\r\n\x1a\n" + b"\x00\x00\x00\rIHDR" + b"\x00" * 64
 JPEG = b"\xff\xd8\xff\xe0" + b"\x00\x10JFIF\x00" + b"\x00" * 64
 PDF = b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
 WEBP = b"RIFF\x24\x00\x00\x00WEBPVP8 " + b"\x00" * 32
-
-
-@pytest.fixture(autouse=True)
-def jobs() -> list[tuple[str, dict[str, Any]]]:
-    """Background jobs the service asks for are recorded, never sent to a real queue."""
-    seen: list[tuple[str, dict[str, Any]]] = []
-    old = dispatch.set_dispatcher(lambda job, kwargs: seen.append((job, kwargs)))
-    yield seen
-    dispatch.set_dispatcher(old)
-
-
-@pytest.fixture
-def clock() -> FrozenClock:
-    return FrozenClock("2026-05-04T10:00:00+08:00")
 
 
 @pytest.fixture
