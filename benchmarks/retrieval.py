@@ -1,12 +1,14 @@
 """Retrieval benchmark: one table, one run, every method.
 
-    .venv/bin/python benchmarks/retrieval.py [--queries FILE] [--cold]
+    .venv/bin/python benchmarks/retrieval.py [--queries FILE] [--cold] [--no-float32]
 
 Rows: the plain baselines (BM25 over jieba tokens and TF-IDF over character 1–2-grams of the
 article text only), the project's lexical back-ends with curated expansions (bm25, tfidf-char),
-dense (e5-small, passages + lay questions) and hybrid. Columns: Recall@1/5/10, MRR@10,
-primary@5, out-of-scope accuracy, in-scope rejected, p50/p95 latency (search + scope per query,
-after warm-up) and index build time. JSON goes to .cache/benchmarks/retrieval.json.
+dense (e5-small, passages + lay questions) and hybrid, the last two with the int8 weights the
+bot uses and (in a second process, same run) with float32 weights. Columns: Recall@1/5/10 (a hit
+is any gold article), coverage@5 (share of the gold set found), MRR@10, primary@5, out-of-scope
+accuracy, in-scope rejected, p50/p95 latency (search + scope per query, after warm-up) and index
+build time. JSON goes to .cache/benchmarks/retrieval.json.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import subprocess
 import sys
 import tempfile
 import time
@@ -25,7 +28,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 DEFAULT_QUERIES = REPO.parent / "shared" / "eval" / "retrieval_dev.jsonl"
 OUT = REPO / ".cache" / "benchmarks" / "retrieval.json"
-COLUMNS = ["recall@1", "recall@5", "recall@10", "mrr@10", "primary@5", "oos_accuracy", "in_scope_rejected",
+COLUMNS = ["recall@1", "recall@5", "recall@10", "coverage@5", "mrr@10", "primary@5", "oos_accuracy", "in_scope_rejected",
            "p50_ms", "p95_ms"]
 
 
@@ -46,10 +49,28 @@ def plain_baselines(idx):
     return {"bm25-plain": (bm25, t_bm25), "tfidf-plain": (tfidf, t_tfidf)}
 
 
+def float32_rows(queries: Path) -> dict:
+    """dense and hybrid with float32 embedding weights, in a child process (own index cache key)."""
+    env = {**os.environ, "ODR_EMBED_QUANT": "none"}
+    rows = {}
+    t0 = time.perf_counter()
+    out = subprocess.run([sys.executable, "-m", "knowledge", "build-index"], cwd=REPO, env=env,
+                         capture_output=True, text=True, check=True)
+    built = round(time.perf_counter() - t0, 2) if "index built" in out.stdout else "cached"
+    for method in ("dense", "hybrid"):
+        out = subprocess.run([sys.executable, "-m", "knowledge", "eval", str(queries), "--method", method, "--json"],
+                             cwd=REPO, env=env, capture_output=True, text=True, check=True)
+        row = json.loads(out.stdout.strip().splitlines()[-1])
+        row["build_s"] = built
+        rows[f"{method}-fp32"] = row
+    return rows
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--queries", type=Path, default=DEFAULT_QUERIES)
     parser.add_argument("--cold", action="store_true", help="time a full build in a scratch cache folder")
+    parser.add_argument("--no-float32", action="store_true", help="skip the float32-weights rows")
     args = parser.parse_args()
 
     from knowledge.evaluation import evaluate, load_queries
@@ -86,12 +107,14 @@ def main() -> int:
             print(f"{method}: skipped ({exc})")
             continue
         rows[method] = {**run(searcher), "build_s": round(build_s, 2)}
+    if not args.no_float32 and "hybrid" in rows:
+        rows.update(float32_rows(args.queries))
 
-    header = f"{'method':<12}" + "".join(f"{c:>18}" for c in COLUMNS + ["build_s"])
+    header = f"{'method':<13}" + "".join(f"{c:>18}" for c in COLUMNS + ["build_s"])
     print(f"queries: {args.queries} (n={len(queries)})")
     print(header)
     for name, r in rows.items():
-        print(f"{name:<12}" + "".join(f"{r[c]:>18}" for c in COLUMNS + ["build_s"]))
+        print(f"{name:<13}" + "".join(f"{r[c]:>18}" for c in COLUMNS + ["build_s"]))
     base = rows.get("bm25-plain", {}).get("recall@5") or 0
     if base and "hybrid" in rows:
         print(f"hybrid Recall@5 / plain BM25 Recall@5 = {rows['hybrid']['recall@5'] / base:.2f}x")

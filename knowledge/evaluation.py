@@ -60,7 +60,12 @@ def _percentile(values: list[float], q: float) -> float:
 
 
 def evaluate(searcher: Searcher, queries: list[Query], warmup: int = 3, details: bool = False) -> dict:
-    """Recall@1/5/10, MRR@10 (first gold), primary@5, scope accuracy and latency percentiles.
+    """Recall@1/5/10, coverage@1/5/10, MRR@10 (first gold), primary@5, scope accuracy, latency.
+
+    recall@k: share of in-scope questions with at least one gold article in the top k (a hit
+    is any gold article, the definition the retrieval issue set). coverage@k: the stricter
+    mean share of each question's gold articles found in the top k (a question citing a law
+    and its regulation needs both).
 
     Latency covers what the bot does per question: `search(k=10)` plus `is_in_scope`.
     """
@@ -68,6 +73,7 @@ def evaluate(searcher: Searcher, queries: list[Query], warmup: int = 3, details:
         searcher.search(q.text, k=10)
         searcher.is_in_scope(q.text)
     recall = {1: [], 5: [], 10: []}
+    coverage = {1: [], 5: [], 10: []}
     mrr, mrr_primary, primary5, oos_ok, rejected, times = [], [], [], [], [], []
     rows = []
     for q in queries:
@@ -79,7 +85,9 @@ def evaluate(searcher: Searcher, queries: list[Query], warmup: int = 3, details:
         if q.in_scope:
             gold = set(q.gold)
             for k in recall:
-                recall[k].append(len(gold & set(keys[:k])) / len(gold))
+                found = len(gold & set(keys[:k]))
+                recall[k].append(1.0 if found else 0.0)
+                coverage[k].append(found / len(gold))
             first = next((r for r, key in enumerate(keys, 1) if key in gold), None)
             mrr.append(1 / first if first else 0.0)
             prank = next((r for r, key in enumerate(keys, 1) if key == q.primary), None)
@@ -99,6 +107,9 @@ def evaluate(searcher: Searcher, queries: list[Query], warmup: int = 3, details:
         "recall@1": mean(recall[1]),
         "recall@5": mean(recall[5]),
         "recall@10": mean(recall[10]),
+        "coverage@1": mean(coverage[1]),
+        "coverage@5": mean(coverage[5]),
+        "coverage@10": mean(coverage[10]),
         "mrr@10": mean(mrr),
         "mrr_primary@10": mean(mrr_primary),
         "primary@5": mean(primary5),

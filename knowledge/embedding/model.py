@@ -9,6 +9,8 @@ and reused from ``.cache/models`` afterwards.  Encode questions with
 from __future__ import annotations
 
 import functools
+import os
+import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -29,3 +31,42 @@ def load_model(device: str = "cpu") -> SentenceTransformer:
     from sentence_transformers import SentenceTransformer
 
     return SentenceTransformer(str(model_dir()), device=device, local_files_only=True)
+
+
+def quantization() -> str:
+    """Weights used for search: "int8" (default) or "none" (float32), from ODR_EMBED_QUANT.
+
+    Dynamic int8 quantisation of the Linear layers roughly halves the CPU time of a query
+    embedding (benchmarks/retrieval.py measures both); the index is built with the same
+    weights, so queries and documents stay in one vector space.
+    """
+    value = os.environ.get("ODR_EMBED_QUANT", "int8").strip().lower() or "int8"
+    if value not in ("int8", "none"):
+        raise ValueError(f"ODR_EMBED_QUANT must be 'int8' or 'none', not {value!r}")
+    return value
+
+
+def search_model_name() -> str:
+    """Identity of the weights used for search (part of the index and embedding cache keys)."""
+    name = model_dir().name
+    return name if quantization() == "none" else f"{name}-{quantization()}-per-channel"
+
+
+@functools.cache
+def _search_model(quant: str) -> SentenceTransformer:
+    model = load_model()
+    if quant == "none":
+        return model
+    import torch
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # torch marks eager-mode quantisation as deprecated
+        from torch.ao.quantization import per_channel_dynamic_qconfig, quantize_dynamic
+
+        # per-channel scales keep the embeddings closer to float32 than one scale per matrix
+        return quantize_dynamic(model, {torch.nn.Linear: per_channel_dynamic_qconfig}, dtype=torch.qint8)
+
+
+def load_search_model() -> SentenceTransformer:
+    """The model retrieval encodes with: `load_model()`, quantised as `quantization()` says."""
+    return _search_model(quantization())

@@ -27,10 +27,10 @@ PASSAGE_MAX_TOKENS = 128  # statute texts are embedded from their opening; see b
 def model_name() -> str:
     """Identity of the embedding model (part of the index cache key); 'none' if unavailable."""
     try:
-        from knowledge.embedding.model import model_dir
+        from knowledge.embedding.model import search_model_name
     except ImportError:
         return "none"
-    return model_dir().name
+    return search_model_name()
 
 
 def _set_threads(n: int | None = None) -> None:
@@ -70,10 +70,10 @@ class Encoder:
 
     def __init__(self, model=None, cache_dir: Path | None = None) -> None:
         if model is None:
-            from knowledge.embedding.model import load_model
+            from knowledge.embedding.model import load_search_model
 
             _set_threads()
-            model = load_model()
+            model = load_search_model()
         self.model = model
         self.cache_dir = cache_dir
         self._cache: OrderedDict[str, np.ndarray] = OrderedDict()

@@ -28,7 +28,9 @@ def test_metrics(tmp_path) -> None:
     path.write_text("\n".join(json.dumps(r) for r in rows), encoding="utf-8")
     result = evaluate(Stub(), load_queries(path), warmup=0)
     assert result["recall@1"] == 0.0
-    assert result["recall@5"] == 0.75
+    assert result["recall@5"] == 1.0  # q2 has one of its two gold articles: a hit
+    assert result["coverage@5"] == 0.75  # ... but only half its gold set
+    assert result["coverage@1"] == 0.0
     assert result["mrr@10"] == 0.5
     assert result["primary@5"] == 1.0
     assert result["oos_accuracy"] == 1.0
