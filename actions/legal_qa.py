@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import threading
 from typing import Any
 
@@ -29,7 +30,10 @@ def _warm_up() -> None:
         logger.exception("retrieval warm-up failed")
 
 
-threading.Thread(target=_warm_up, name="retrieval-warm-up", daemon=True).start()
+# Only in a serving process: the action server (Sanic's worker manager) imports this module in
+# its supervising process too, where a loaded index would only hold ~1 GB and compete for CPU.
+if os.environ.get("SANIC_WORKER_NAME"):
+    threading.Thread(target=_warm_up, name="retrieval-warm-up", daemon=True).start()
 
 
 class ActionAnswerLegalQuestion(Action):

@@ -44,7 +44,8 @@ from tests.helpers import free_port, wait_http  # noqa: E402
 
 OUT = REPO / ".cache" / "benchmarks" / "load.json"
 MODEL_POINTER = REPO / ".cache" / "rasa" / "current-model"
-RASA = REPO / ".venv-rasa" / "bin" / "rasa"
+RASA_PYTHON = REPO / ".venv-rasa" / "bin" / "python"
+RASA_SERVER = REPO / "bot" / "rasa_server.py"  # `rasa run` with the response-validation fix
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 CASE_NO = re.compile(r"ODR-\d{8}-\d{4}")
 
@@ -125,8 +126,14 @@ def conversation_script(rng: random.Random, today: datetime) -> list[tuple[str, 
     ]
 
 
-def run_conversation(base_url: str, seed: int, deadline: float, timeout: float) -> Outcome:
-    """One consumer, one cookie session, one conversation; stops at a turn boundary after the deadline."""
+def run_conversation(base_url: str, seed: int, deadline: float, timeout: float,
+                     think: tuple[float, float] = (0.0, 0.0)) -> Outcome:
+    """One consumer, one cookie session, one conversation; stops at a turn boundary after the deadline.
+
+    Between turns the consumer reads the reply and types the next message: a pause drawn
+    uniformly from `think` seconds (0, 0 = closed loop, the next message as soon as the reply
+    arrives).
+    """
     rng = random.Random(seed)
     out = Outcome()
     with requests.Session() as http:
@@ -135,9 +142,11 @@ def run_conversation(base_url: str, seed: int, deadline: float, timeout: float) 
         except requests.RequestException as exc:
             out.turns.append(Turn("form", 0.0, False, False, f"page: {exc.__class__.__name__}"))
             return out
-        for kind, said, expect in conversation_script(rng, datetime.now(SHANGHAI)):
-            if time.monotonic() >= deadline:
+        for turn_no, (kind, said, expect) in enumerate(conversation_script(rng, datetime.now(SHANGHAI))):
+            pause = rng.uniform(*think) if turn_no and think[1] > 0 else 0.0
+            if time.monotonic() + pause >= deadline:
                 return out
+            time.sleep(pause)
             if out.case_no is None and "{case_no}" in said:
                 return out
             said = said.format(case_no=out.case_no)
@@ -183,7 +192,7 @@ def percentile(values: list[float], q: float) -> float | None:
 
 
 ROLES = [  # (role, test on argv)
-    ("rasa", lambda a: any(x.endswith("/rasa") or x == "rasa" for x in a[:2]) and "run" in a),
+    ("rasa", lambda a: any(x.endswith(("/rasa", "rasa_server.py")) or x == "rasa" for x in a[:2]) and "run" in a),
     ("actions", lambda a: "rasa_sdk" in a),
     ("web", lambda a: a[-2:] == ["-m", "web"] or any("web:create_app" in x or "web.wsgi" in x for x in a)),
     ("sandbox", lambda a: "sandbox" in a and "-m" in a),
@@ -224,6 +233,7 @@ def stack_processes(roots: list[int] | None) -> dict[str, list[int]]:
             allowed |= new
             grew = bool(new)
     found: dict[str, list[int]] = {}
+    spawned: list[int] = []  # multiprocessing children (the action server's Sanic worker)
     for pid in pids:
         if allowed is not None and pid not in allowed:
             continue
@@ -236,10 +246,18 @@ def stack_processes(roots: list[int] | None) -> dict[str, list[int]]:
         argv = _proc_argv(pid)
         if not argv or "bash" in Path(argv[0]).name:
             continue
+        if any("multiprocessing.spawn" in x for x in argv):
+            spawned.append(pid)
+            continue
         for role, test in ROLES:
             if test(argv):
                 found.setdefault(role, []).append(pid)
                 break
+    role_of = {pid: role for role, members in found.items() for pid in members}
+    for pid in spawned:  # counted with the process that started it
+        role = role_of.get(_proc_status(pid).get("PPid", 0))
+        if role:
+            found[role].append(pid)
     return found
 
 
@@ -257,7 +275,7 @@ def memory(roots: list[int] | None) -> dict[str, dict[str, float]]:
 
 
 async def run_level(base_url: str, n: int, duration: float, max_conversations: int, timeout: float,
-                    seed: int) -> dict[str, Any]:
+                    seed: int, think: tuple[float, float] = (0.0, 0.0)) -> dict[str, Any]:
     """N consumers in parallel (blocking requests in a thread pool), bounded by time and count."""
     loop = asyncio.get_running_loop()
     deadline = time.monotonic() + duration
@@ -265,16 +283,18 @@ async def run_level(base_url: str, n: int, duration: float, max_conversations: i
     outcomes: list[Outcome] = []
     t0 = time.perf_counter()
 
-    async def consumer(pool: ThreadPoolExecutor) -> None:
+    async def consumer(pool: ThreadPoolExecutor, index: int) -> None:
         nonlocal started_count
+        if think[1] > 0:  # consumers arrive spread over one pause, not all in the same instant
+            await asyncio.sleep(random.Random(seed * 1_000 + index).uniform(0, think[1]))
         while time.monotonic() < deadline and started_count < max_conversations:
             started_count += 1  # single event-loop thread: no lock needed
             conv_seed = seed * 100_000 + started_count
             outcomes.append(await loop.run_in_executor(pool, run_conversation, base_url, conv_seed, deadline,
-                                                       timeout))
+                                                       timeout, think))
 
     with ThreadPoolExecutor(max_workers=n, thread_name_prefix="consumer") as pool:
-        await asyncio.gather(*(consumer(pool) for _ in range(n)))
+        await asyncio.gather(*(consumer(pool, i) for i in range(n)))
     wall = time.perf_counter() - t0
     turns = [t for o in outcomes for t in o.turns]
 
@@ -285,6 +305,7 @@ async def run_level(base_url: str, n: int, duration: float, max_conversations: i
 
     return {
         "consumers": n,
+        "think_s": list(think),
         "wall_s": round(wall, 2),
         "conversations_started": len(outcomes),
         "conversations_completed": sum(o.completed for o in outcomes),
@@ -309,7 +330,7 @@ class Stack:
     approach as tests/e2e/conftest.py, extended with the web tier."""
 
     def __init__(self, with_worker: bool) -> None:
-        if not MODEL_POINTER.exists() or not RASA.exists():
+        if not MODEL_POINTER.exists() or not RASA_PYTHON.exists():
             raise SystemExit("no trained Rasa model or .venv-rasa: run `bash scripts/setup.sh` first")
         self.work = Path(tempfile.mkdtemp(prefix="odr-load-"))
         self.procs: list[tuple[str, subprocess.Popen]] = []
@@ -361,7 +382,7 @@ class Stack:
         py = sys.executable
         actions = self._spawn("actions", [py, "-m", "rasa_sdk", "--actions", "actions", "--port",
                                           str(p["actions"])], env)
-        rasa = self._spawn("rasa", [str(RASA), "run", "--model", MODEL_POINTER.read_text().strip(),
+        rasa = self._spawn("rasa", [str(RASA_PYTHON), str(RASA_SERVER), "run", "--model", MODEL_POINTER.read_text().strip(),
                                     "--interface", "127.0.0.1", "--port", str(p["rasa"]),
                                     "--endpoints", str(w / "endpoints.yml"),
                                     "--credentials", str(REPO / "bot" / "credentials.yml")], env)
@@ -401,13 +422,14 @@ def table(levels: list[dict[str, Any]]) -> str:
     def f(x: Any) -> str:
         return "—" if x is None else str(x)
 
-    head = ("| N | turns | turns/s | retrieval p50/p95/p99 ms | other p50/p95/p99 ms | errors | unexpected "
+    head = ("| N | think s | turns | turns/s | retrieval p50/p95/p99 ms | other p50/p95/p99 ms | errors | unexpected "
             "| cases | wall s |")
-    rows = [head, "|" + "---|" * 9]
+    rows = [head, "|" + "---|" * 10]
     for lv in levels:
         r, o = lv["retrieval"], lv["other"]
         rows.append(
-            f"| {lv['consumers']} | {lv['turns']} | {lv['turns_per_s']} "
+            f"| {lv['consumers']} | {'–'.join(f'{x:g}' for x in lv.get('think_s', (0, 0)))} "
+            f"| {lv['turns']} | {lv['turns_per_s']} "
             f"| {f(r['p50_ms'])} / {f(r['p95_ms'])} / {f(r['p99_ms'])} (n={r['n']}) "
             f"| {f(o['p50_ms'])} / {f(o['p95_ms'])} / {f(o['p99_ms'])} (n={o['n']}) "
             f"| {lv['errors']} | {lv['unexpected_replies']} | {lv['cases_opened']} | {lv['wall_s']} |"
@@ -436,6 +458,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--timeout", type=float, default=60.0, help="per-request timeout, seconds")
     ap.add_argument("--warmup", type=int, default=1, help="sequential warm-up conversations")
     ap.add_argument("--seed", type=int, default=7)
+    ap.add_argument("--think", default="2,6",
+                    help="seconds a consumer pauses between turns, uniform MIN,MAX (0,0: closed loop)")
     ap.add_argument("--start-stack", action="store_true", help="start the stack on free loopback ports")
     ap.add_argument("--no-worker", action="store_true", help="with --start-stack: no sandbox platform/worker")
     ap.add_argument("--out", type=Path, default=OUT)
@@ -443,6 +467,12 @@ def main(argv: list[str] | None = None) -> int:
     levels_n = [int(x) for x in args.concurrency.split(",") if x.strip()]
     if any(n < 1 for n in levels_n):
         ap.error("--concurrency values must be positive")
+    try:
+        think = tuple(float(x) for x in args.think.split(","))
+        if len(think) != 2 or not 0 <= think[0] <= think[1]:
+            raise ValueError
+    except ValueError:
+        ap.error("--think takes MIN,MAX seconds with 0 <= MIN <= MAX, e.g. 2,6 or 0,0")
 
     sys.path.insert(0, str(REPO))
     stack = Stack(with_worker=not args.no_worker) if args.start_stack else None
@@ -469,7 +499,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"level N={n}: up to {args.duration:.0f}s / {args.conversations} conversations ...",
                   file=sys.stderr)
             lv = asyncio.run(run_level(base_url, n, args.duration, args.conversations, args.timeout,
-                                       args.seed + i))
+                                       args.seed + i, think))
             levels.append(lv)
             mem[f"after_N={n}"] = memory(roots)
             print(table([lv]).splitlines()[-1], file=sys.stderr)

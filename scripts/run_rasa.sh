@@ -5,6 +5,6 @@ cd "$(dirname "$0")/.."
 export RASA_TELEMETRY_ENABLED=false
 endpoints=bot/endpoints.yml
 [ "${ODR_PROFILE:-embedded}" = scaled ] && endpoints=bot/endpoints.scaled.yml
-exec .venv-rasa/bin/rasa run --model "$(cat .cache/rasa/current-model)" \
+exec .venv-rasa/bin/python bot/rasa_server.py run --model "$(cat .cache/rasa/current-model)" \
   --interface "${ODR_RASA_HOST:-127.0.0.1}" --port "${ODR_RASA_PORT:-5005}" \
   --endpoints "$endpoints" --credentials bot/credentials.yml "$@"

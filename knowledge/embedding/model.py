@@ -28,6 +28,10 @@ def model_dir() -> Path:
 @functools.cache
 def load_model(device: str = "cpu") -> SentenceTransformer:
     """Load the model once per process and device (it is about 470 MB in memory)."""
+    return _open_model(device)
+
+
+def _open_model(device: str = "cpu") -> SentenceTransformer:
     from sentence_transformers import SentenceTransformer
 
     return SentenceTransformer(str(model_dir()), device=device, local_files_only=True)
@@ -54,9 +58,8 @@ def search_model_name() -> str:
 
 @functools.cache
 def _search_model(quant: str) -> SentenceTransformer:
-    model = load_model()
     if quant == "none":
-        return model
+        return load_model()
     import torch
 
     with warnings.catch_warnings():
@@ -64,7 +67,9 @@ def _search_model(quant: str) -> SentenceTransformer:
         from torch.ao.quantization import per_channel_dynamic_qconfig, quantize_dynamic
 
         # per-channel scales keep the embeddings closer to float32 than one scale per matrix
-        return quantize_dynamic(model, {torch.nn.Linear: per_channel_dynamic_qconfig}, dtype=torch.qint8)
+        # in place on a model of its own: a copy would keep a second 470 MB in memory
+        return quantize_dynamic(_open_model(), {torch.nn.Linear: per_channel_dynamic_qconfig},
+                                dtype=torch.qint8, inplace=True)
 
 
 def load_search_model() -> SentenceTransformer:
