@@ -36,3 +36,25 @@ def test_metrics(tmp_path) -> None:
     assert result["oos_accuracy"] == 1.0
     assert result["in_scope_rejected"] == 0.0
     assert result["n"] == 3
+
+
+def test_fresh_set_labels_resolve_and_stay_out_of_the_index_data() -> None:
+    """The project's own test set cites real articles and shares no question with the lay
+    questions or scope examples the index is built from (it measures generalisation)."""
+    from pathlib import Path
+
+    from knowledge.corpus import load_corpus
+    from knowledge.search.data import load_expansions, load_scope_examples
+    from knowledge.search.textproc import normalize
+
+    path = Path(__file__).resolve().parents[2] / "knowledge" / "eval" / "retrieval_fresh.jsonl"
+    queries = load_queries(path)
+    corpus = load_corpus()
+    for q in queries:
+        for law, number in q.gold:
+            assert corpus.get(law, number).law == law, (q.id, law, number)
+    indexed = {normalize(t) for phrases in load_expansions().values() for t in phrases}
+    examples = load_scope_examples()
+    indexed |= {normalize(t) for t in [*examples["in_scope"], *examples["out_of_scope"]]}
+    assert not [q.id for q in queries if normalize(q.text) in indexed]
+    assert sum(q.in_scope for q in queries) >= 70 and sum(not q.in_scope for q in queries) >= 5
