@@ -1,11 +1,12 @@
 """Retrieval benchmark: one table, one run, every method.
 
-    .venv/bin/python benchmarks/retrieval.py [--queries FILE] [--cold] [--no-float32]
+    .venv/bin/python benchmarks/retrieval.py [--queries FILE] [--cold] [--no-variants]
 
 Rows: the plain baselines (BM25 over jieba tokens and TF-IDF over character 1–2-grams of the
 article text only), the project's lexical back-ends with curated expansions (bm25, tfidf-char),
 dense (e5-small, passages + lay questions) and hybrid, the last two with the int8 weights the
-bot uses and (in a second process, same run) with float32 weights. Columns: Recall@1/5/10 (a hit
+bot uses and (in child processes, same run) with float32 weights (-fp32) and with int8 in the
+feed-forward layers only (-int8-ffn). Columns: Recall@1/5/10 (a hit
 is any gold article), coverage@5 (share of the gold set found), MRR@10, primary@5, out-of-scope
 accuracy, in-scope rejected, p50/p95 latency (search + scope per query, after warm-up) and index
 build time. JSON goes to .cache/benchmarks/retrieval.json.
@@ -49,9 +50,12 @@ def plain_baselines(idx):
     return {"bm25-plain": (bm25, t_bm25), "tfidf-plain": (tfidf, t_tfidf)}
 
 
-def float32_rows(queries: Path) -> dict:
-    """dense and hybrid with float32 embedding weights, in a child process (own index cache key)."""
-    env = {**os.environ, "ODR_EMBED_QUANT": "none"}
+VARIANTS = {"fp32": "none", "int8-ffn": "int8-ffn"}  # row suffix -> ODR_EMBED_QUANT
+
+
+def variant_rows(queries: Path, suffix: str) -> dict:
+    """dense and hybrid with other embedding weights, in child processes (own index cache key)."""
+    env = {**os.environ, "ODR_EMBED_QUANT": VARIANTS[suffix]}
     rows = {}
     t0 = time.perf_counter()
     out = subprocess.run([sys.executable, "-m", "knowledge", "build-index"], cwd=REPO, env=env,
@@ -62,7 +66,7 @@ def float32_rows(queries: Path) -> dict:
                              cwd=REPO, env=env, capture_output=True, text=True, check=True)
         row = json.loads(out.stdout.strip().splitlines()[-1])
         row["build_s"] = built
-        rows[f"{method}-fp32"] = row
+        rows[f"{method}-{suffix}"] = row
     return rows
 
 
@@ -70,7 +74,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--queries", type=Path, default=DEFAULT_QUERIES)
     parser.add_argument("--cold", action="store_true", help="time a full build in a scratch cache folder")
-    parser.add_argument("--no-float32", action="store_true", help="skip the float32-weights rows")
+    parser.add_argument("--no-variants", action="store_true",
+                        help="skip the rows with float32 and feed-forward-only int8 weights")
     args = parser.parse_args()
 
     from knowledge.evaluation import evaluate, load_queries
@@ -107,14 +112,15 @@ def main() -> int:
             print(f"{method}: skipped ({exc})")
             continue
         rows[method] = {**run(searcher), "build_s": round(build_s, 2)}
-    if not args.no_float32 and "hybrid" in rows:
-        rows.update(float32_rows(args.queries))
+    if not args.no_variants and "hybrid" in rows:
+        for suffix in VARIANTS:
+            rows.update(variant_rows(args.queries, suffix))
 
-    header = f"{'method':<13}" + "".join(f"{c:>18}" for c in COLUMNS + ["build_s"])
+    header = f"{'method':<16}" + "".join(f"{c:>18}" for c in COLUMNS + ["build_s"])
     print(f"queries: {args.queries} (n={len(queries)})")
     print(header)
     for name, r in rows.items():
-        print(f"{name:<13}" + "".join(f"{r[c]:>18}" for c in COLUMNS + ["build_s"]))
+        print(f"{name:<16}" + "".join(f"{r[c]:>18}" for c in COLUMNS + ["build_s"]))
     base = rows.get("bm25-plain", {}).get("recall@5") or 0
     if base and "hybrid" in rows:
         print(f"hybrid Recall@5 / plain BM25 Recall@5 = {rows['hybrid']['recall@5'] / base:.2f}x")
