@@ -3,30 +3,39 @@
     .venv/bin/python benchmarks/load.py --start-stack                   # own stack on free ports
     .venv/bin/python benchmarks/load.py --base-url http://127.0.0.1:8000  # a running `make run`
     .venv/bin/python benchmarks/load.py --start-stack --concurrency 1,10 --duration 45
+    .venv/bin/python benchmarks/load.py --start-stack --channel wechat  # WeChat consumers only
 
-Each consumer is a cookie session on `POST /api/chat/messages`. One conversation = a lay legal
-question (answered by retrieval), the complaint form for 沙盒商城 through to the case number, and
-a status check of that case. Every level runs for at most `--duration` seconds and at most
-`--conversations` conversations, so the run always stops by itself. Per level: turns/s, p50/p95/
-p99 latency of retrieval turns vs other turns, transport/HTTP errors, unexpected replies, and the
-resident memory of each stack process (VmRSS after warm-up, VmRSS and peak VmHWM after the level).
-The table goes to stdout and the figures to .cache/benchmarks/load.json.
+A web consumer is a cookie session on `POST /api/chat/messages`; a WeChat consumer is one openid
+whose messages reach `POST /wechat` as WeChat's servers send them (signed query string, XML text
+messages with a MsgId). `--channel both` (the default) splits each level half/half. One
+conversation = a lay legal question (answered by retrieval), the complaint form for 沙盒商城
+through to the case number, and a status check of that case. Every level runs for at most
+`--duration` seconds and at most `--conversations` conversations, so the run always stops by
+itself. Per level and channel: turns/s, p50/p95/p99 latency of retrieval turns vs other turns,
+transport/HTTP errors, unexpected replies; for WeChat also the latency of the answer WeChat's
+server gets (the 5-second rule), passive vs pushed replies and whether each push arrived; and
+the resident memory of each stack process (VmRSS after warm-up, VmRSS and peak VmHWM after the
+level). The tables go to stdout and the figures to .cache/benchmarks/load.json.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import hashlib
+import itertools
 import json
 import math
 import os
 import random
 import re
+import secrets
 import shutil
 import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
@@ -48,6 +57,7 @@ RASA_PYTHON = REPO / ".venv-rasa" / "bin" / "python"
 RASA_SERVER = REPO / "bot" / "rasa_server.py"  # `rasa run` with the response-validation fix
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 CASE_NO = re.compile(r"ODR-\d{8}-\d{4}")
+WECHAT_LIMIT_S = 5.0  # WeChat's server gives up (and retries) when the answer takes longer
 
 # Lay questions written for this benchmark (not taken from any evaluation set).
 LEGAL_QUESTIONS = [
@@ -92,6 +102,7 @@ class Outcome:
     completed: bool = False
     case_no: str | None = None
     cited: bool = False
+    cut: bool = False  # stopped at a turn boundary because the level's deadline came
 
 
 def _texts(messages: list[dict]) -> str:
@@ -145,6 +156,7 @@ def run_conversation(base_url: str, seed: int, deadline: float, timeout: float,
         for turn_no, (kind, said, expect) in enumerate(conversation_script(rng, datetime.now(SHANGHAI))):
             pause = rng.uniform(*think) if turn_no and think[1] > 0 else 0.0
             if time.monotonic() + pause >= deadline:
+                out.cut = True
                 return out
             time.sleep(pause)
             if out.case_no is None and "{case_no}" in said:
@@ -174,6 +186,267 @@ def run_conversation(base_url: str, seed: int, deadline: float, timeout: float,
             out.turns.append(Turn(kind, latency, True, good, None if good else f"unexpected reply to {said!r}"))
             if not good:
                 return out  # the conversation went off script: a real consumer would start over
+        out.completed = True
+    return out
+
+
+# ---------------------------------------------------------------- the simulated WeChat consumer
+
+
+@dataclass
+class WechatTurn(Turn):
+    status: int | None = None  # HTTP status of /wechat's answer (None: no answer)
+    reply: str | None = None  # "passive" (XML reply within the request) or "push" ("success", then the API)
+    push_s: float | None = None  # message sent → pushed reply recorded as sent (poll resolution 0.2 s)
+    push_state: str | None = None  # wechat_inbound state when the wait for the push ended
+
+
+@dataclass
+class WechatOutcome(Outcome):
+    openid: str = ""
+    follow_latency: float | None = None  # the subscribe event (answered with the welcome text)
+
+
+def wechat_signature(token: str, timestamp: str, nonce: str) -> str:
+    """What WeChat's server puts in `signature` (and tests/web/conftest.py signs with)."""
+    return hashlib.sha1("".join(sorted((token, timestamp, nonce))).encode()).hexdigest()
+
+
+def wechat_xml(openid: str, msg_type: str, body: str) -> str:
+    return (f"<xml><ToUserName><![CDATA[gh_odr_load]]></ToUserName><FromUserName><![CDATA[{openid}]]>"
+            f"</FromUserName><CreateTime>{int(time.time())}</CreateTime><MsgType><![CDATA[{msg_type}]]>"
+            f"</MsgType>{body}</xml>")
+
+
+def typed_choice(previous_reply: str, payload: str) -> str:
+    """A WeChat user cannot tap quick replies: the endpoint lists them as 「请回复：「A」 / 「B」」 and
+    the user types the first (affirmative) one. Falls back to the payload if none was offered."""
+    offered = re.search(r"请回复：(.+)", previous_reply)
+    titles = re.findall(r"「([^」]+)」", offered.group(1)) if offered else []
+    return titles[0] if titles else payload
+
+
+class PushLedger:
+    """How the web tier answered a MsgId, from its own record (`web.wechat_store.WechatInbound`
+    in the case database): a turn answered with "success" becomes `deferred` and then `sent`
+    (with the text) once the customer-service message was handed to the WeChat client."""
+
+    POLL_S = 0.2
+
+    def __init__(self, database_url: str) -> None:
+        from disputes.db import session_factory
+
+        self.factory = session_factory(database_url)
+
+    def check(self) -> None:
+        from sqlalchemy import func, select
+
+        from web.wechat_store import WechatInbound
+
+        with self.factory() as db:
+            db.scalar(select(func.count()).select_from(WechatInbound))
+
+    def state(self, msg_id: str) -> tuple[str | None, str | None]:
+        from sqlalchemy import select
+
+        from web.wechat_store import WechatInbound
+
+        with self.factory() as db:
+            row = db.execute(select(WechatInbound.state, WechatInbound.reply_text)
+                             .where(WechatInbound.msg_id == msg_id)).first()
+        return (row[0], row[1]) if row else (None, None)
+
+    def wait(self, msg_id: str, bound: float) -> tuple[str | None, str | None]:
+        """Poll until the deferred reply was sent or failed, at most `bound` seconds."""
+        from web.wechat_store import FAILED, SENT
+
+        end = time.monotonic() + bound
+        while True:
+            state, text = self.state(msg_id)
+            if state in (SENT, FAILED) or time.monotonic() >= end:
+                return state, text
+            time.sleep(self.POLL_S)
+
+    def delivered(self, openids: list[str]) -> dict[str, int]:
+        """Customer-service messages the database says were sent to these openids."""
+        from sqlalchemy import func, select
+
+        from web.wechat_store import SENT, WechatInbound, WechatOutbound
+
+        if not openids:
+            return {"replies": 0, "notifications": 0, "notifications_still_sending": 0}
+        with self.factory() as db:
+            replies = db.scalar(select(func.count()).select_from(WechatInbound).where(
+                WechatInbound.openid.in_(openids), WechatInbound.state == SENT))
+            notes = dict(db.execute(select(WechatOutbound.state, func.count()).where(
+                WechatOutbound.openid.in_(openids)).group_by(WechatOutbound.state)).all())
+        return {"replies": replies or 0, "notifications": notes.get("sent", 0),
+                "notifications_still_sending": notes.get("sending", 0)}
+
+
+class LocalPushLog:
+    """The local WeChat client (`WECHAT_MODE=local`, no real Official Account) records each
+    customer-service message in the memory of the process that sent it and logs one line
+    「wechat (local) customer-service message to <openid[:6]>…: <text>」. The web tier sends deferred
+    replies and post-turn notifications; the worker's per-minute sweep sends the rest. This reads
+    the lines appended to those logs since `mark()`."""
+
+    LINE = re.compile(r"wechat \(local\) customer-service message to (\S{6})…: (.*?)"
+                      r"(?=\n\d{4}-\d\d-\d\d \d\d:\d\d:\d\d|\Z)", re.DOTALL)
+
+    def __init__(self, paths: list[Path]) -> None:
+        self.paths = paths
+        self.offsets: dict[Path, int] = {}
+
+    def mark(self) -> None:
+        self.offsets = {p: (p.stat().st_size if p.exists() else 0) for p in self.paths}
+
+    def messages(self, prefixes: set[str]) -> list[tuple[str, str, str]]:
+        """(log file name, openid[:6], text as logged, i.e. masked) since `mark()`, for these prefixes."""
+        found = []
+        for path in self.paths:
+            if not path.exists():
+                continue
+            with path.open("rb") as f:
+                f.seek(self.offsets.get(path, 0))
+                text = f.read().decode("utf-8", errors="replace")
+            found += [(path.name, m.group(1), m.group(2).strip()) for m in self.LINE.finditer(text)
+                      if m.group(1) in prefixes]
+        return found
+
+
+class WechatSetup:
+    """What every WeChat consumer shares: the endpoint, the token, the push ledger, and unique
+    openids / MsgIds (openid[:6] differs between conversations, so the local client's log lines,
+    which show only that prefix, can be told apart)."""
+
+    def __init__(self, base_url: str, token: str, ledger: PushLedger, push_wait: float) -> None:
+        self.url = f"{base_url}/wechat"
+        self.token, self.ledger, self.push_wait = token, ledger, push_wait
+        self._lock = threading.Lock()
+        self._openids = itertools.count(1)
+        self._msg_ids = itertools.count(time.time_ns() // 1000)  # unique across runs on one database
+
+    def new_openid(self) -> str:
+        with self._lock:
+            serial = next(self._openids)
+        tag = ""
+        for _ in range(5):
+            serial, digit = divmod(serial, 36)
+            tag = "0123456789abcdefghijklmnopqrstuvwxyz"[digit] + tag
+        return f"o{tag}" + secrets.token_urlsafe(16)[:22].replace("-", "_")
+
+    def new_msg_id(self) -> str:
+        with self._lock:
+            return str(next(self._msg_ids))
+
+    def post(self, http: requests.Session, openid: str, xml: str, timeout: float) -> requests.Response:
+        timestamp, nonce = str(int(time.time())), secrets.token_hex(8)
+        query = {"signature": wechat_signature(self.token, timestamp, nonce), "timestamp": timestamp,
+                 "nonce": nonce, "openid": openid}
+        return http.post(self.url, params=query, data=xml.encode(), timeout=timeout,
+                         headers={"Content-Type": "text/xml"})
+
+
+def _passive_content(body: str) -> str | None:
+    import xmltodict
+
+    try:
+        content = xmltodict.parse(body)["xml"]["Content"]
+    except Exception:
+        return None
+    return content if isinstance(content, str) else None
+
+
+def run_wechat_conversation(wx: WechatSetup, seed: int, deadline: float, timeout: float,
+                            think: tuple[float, float] = (0.0, 0.0)) -> WechatOutcome:
+    """One WeChat follower (a new openid), one conversation, the same script as the web consumer.
+
+    WeChat's server first pushes the subscribe event (the follow), then each message with a fresh
+    MsgId. An XML answer is a passive reply; "success" means the reply follows through the
+    customer-service API, and the consumer waits for it (at most `wx.push_wait` seconds) before
+    reading it and typing on. Quick-reply payloads are typed as the offered words.
+    """
+    rng = random.Random(seed)
+    out = WechatOutcome(openid=wx.new_openid())
+    with requests.Session() as http:
+        started = time.perf_counter()
+        try:
+            resp = wx.post(http, out.openid, wechat_xml(out.openid, "event", "<Event><![CDATA[subscribe]]></Event>"),
+                           timeout)
+            out.follow_latency = time.perf_counter() - started
+        except requests.RequestException as exc:
+            out.turns.append(WechatTurn("form", time.perf_counter() - started, False, False,
+                                        f"follow: {exc.__class__.__name__}"))
+            return out
+        previous = _passive_content(resp.text) if resp.status_code == 200 else None
+        if previous is None:
+            out.turns.append(WechatTurn("form", out.follow_latency, False, False,
+                                        f"follow: HTTP {resp.status_code} {resp.text[:40]!r}", status=resp.status_code))
+            return out
+        for turn_no, (kind, said, expect) in enumerate(conversation_script(rng, datetime.now(SHANGHAI))):
+            pause = rng.uniform(*think) if turn_no and think[1] > 0 else 0.0
+            if time.monotonic() + pause >= deadline:
+                out.cut = True
+                return out
+            time.sleep(pause)
+            if out.case_no is None and "{case_no}" in said:
+                return out
+            said = said.format(case_no=out.case_no)
+            if said.startswith("/"):
+                said = typed_choice(previous, said)
+            expect = expect.format(case_no=out.case_no) if expect else None
+            msg_id = wx.new_msg_id()
+            xml = wechat_xml(out.openid, "text", f"<Content><![CDATA[{said}]]></Content><MsgId>{msg_id}</MsgId>")
+            started = time.perf_counter()
+            try:
+                resp = wx.post(http, out.openid, xml, timeout)
+                latency = time.perf_counter() - started
+            except requests.RequestException as exc:
+                out.turns.append(WechatTurn(kind, time.perf_counter() - started, False, False, exc.__class__.__name__))
+                return out
+            if resp.status_code != 200:
+                out.turns.append(WechatTurn(kind, latency, False, False, f"HTTP {resp.status_code}",
+                                            status=resp.status_code))
+                return out
+            turn = WechatTurn(kind, latency, True, True, status=200)
+            if resp.text.strip() == "success":
+                turn.reply = "push"
+                turn.push_state, reply = wx.ledger.wait(msg_id, wx.push_wait)
+                turn.push_s = time.perf_counter() - started
+                if turn.push_state != "sent" or reply is None:
+                    turn.ok = turn.expected = False
+                    turn.error = f"push not sent within {wx.push_wait:g}s (state {turn.push_state})"
+                    out.turns.append(turn)
+                    return out
+            else:
+                turn.reply = "passive"
+                reply = _passive_content(resp.text)
+                if reply is None:
+                    turn.ok = turn.expected = False
+                    turn.error = f"unreadable answer {resp.text[:40]!r}"
+                    out.turns.append(turn)
+                    return out
+            if reply.startswith("助手暂时无法回复"):  # web.wechat.BOT_DOWN: the web path's 503
+                turn.ok = turn.expected = False
+                turn.error = f"bot down ({turn.reply})"
+                out.turns.append(turn)
+                return out
+            if kind == "retrieval":
+                out.cited = bool(re.search(r"第[一二三四五六七八九十百零\d]+条", reply))
+                good = bool(reply.strip())
+            else:
+                good = expect is None or expect in reply
+            if expect == "案件编号":
+                m = CASE_NO.search(reply)
+                out.case_no = m.group(0) if m else None
+                good = good and out.case_no is not None
+            turn.expected = good
+            turn.error = None if good else f"unexpected reply to {said!r}"
+            out.turns.append(turn)
+            if not good:
+                return out
+            previous = reply
         out.completed = True
     return out
 
@@ -274,51 +547,153 @@ def memory(roots: list[int] | None) -> dict[str, dict[str, float]]:
 # ---------------------------------------------------------------- one level of load
 
 
+def split_consumers(n: int, channel: str) -> tuple[int, int]:
+    """(web, WeChat) consumers of a level of N: all on one channel, or half/half for `both`
+    (the odd one, and so N = 1, on the web)."""
+    if channel == "web":
+        return n, 0
+    if channel == "wechat":
+        return 0, n
+    return n - n // 2, n // 2
+
+
 async def run_level(base_url: str, n: int, duration: float, max_conversations: int, timeout: float,
-                    seed: int, think: tuple[float, float] = (0.0, 0.0)) -> dict[str, Any]:
-    """N consumers in parallel (blocking requests in a thread pool), bounded by time and count."""
+                    seed: int, think: tuple[float, float] = (0.0, 0.0), *, channel: str = "web",
+                    wechat: WechatSetup | None = None) -> dict[str, Any]:
+    """N consumers in parallel (blocking requests in a thread pool), bounded by time and count;
+    returns {"web": summary or None, "wechat": summary or None}."""
     loop = asyncio.get_running_loop()
     deadline = time.monotonic() + duration
     started_count = 0
-    outcomes: list[Outcome] = []
+    n_web, n_wx = split_consumers(n, channel)
+    outcomes: dict[str, list[Outcome]] = {"web": [], "wechat": []}
     t0 = time.perf_counter()
 
     async def consumer(pool: ThreadPoolExecutor, index: int) -> None:
         nonlocal started_count
+        on_wechat = index >= n_web
         if think[1] > 0:  # consumers arrive spread over one pause, not all in the same instant
             await asyncio.sleep(random.Random(seed * 1_000 + index).uniform(0, think[1]))
         while time.monotonic() < deadline and started_count < max_conversations:
             started_count += 1  # single event-loop thread: no lock needed
             conv_seed = seed * 100_000 + started_count
-            outcomes.append(await loop.run_in_executor(pool, run_conversation, base_url, conv_seed, deadline,
-                                                       timeout, think))
+            if on_wechat:
+                outcome = await loop.run_in_executor(
+                    pool, run_wechat_conversation, wechat, conv_seed, deadline, timeout, think)
+            else:
+                outcome = await loop.run_in_executor(
+                    pool, run_conversation, base_url, conv_seed, deadline, timeout, think)
+            outcomes["wechat" if on_wechat else "web"].append(outcome)
+            if outcome.cut:  # its pause ran past the deadline: no new conversation (and no burst of
+                break        # first turns without a pause) in the last seconds of the level
 
     with ThreadPoolExecutor(max_workers=n, thread_name_prefix="consumer") as pool:
         await asyncio.gather(*(consumer(pool, i) for i in range(n)))
     wall = time.perf_counter() - t0
-    turns = [t for o in outcomes for t in o.turns]
-
-    def lat(kind_test) -> dict[str, Any]:
-        xs = [t.latency * 1000 for t in turns if t.ok and kind_test(t.kind)]
-        return {"n": len(xs), **{f"p{int(q * 100)}_ms": None if not xs else round(percentile(xs, q), 1)
-                                 for q in (0.5, 0.95, 0.99)}}
-
+    load = [round(x, 2) for x in os.getloadavg()]
+    common = {"level_consumers": n, "think_s": list(think), "wall_s": round(wall, 2), "load_average": load}
     return {
-        "consumers": n,
-        "think_s": list(think),
-        "wall_s": round(wall, 2),
+        "web": web_summary(outcomes["web"], n_web, wall, common) if n_web else None,
+        "wechat": wechat_summary(outcomes["wechat"], n_wx, wall, common) if n_wx else None,
+    }
+
+
+def _latency(xs_s: list[float]) -> dict[str, Any]:
+    xs = [x * 1000 for x in xs_s]
+    return {"n": len(xs), **{f"p{int(q * 100)}_ms": None if not xs else round(percentile(xs, q), 1)
+                             for q in (0.5, 0.95, 0.99)}}
+
+
+def _conversations(outcomes: list[Outcome], turns: list[Turn], wall: float) -> dict[str, Any]:
+    return {
         "conversations_started": len(outcomes),
         "conversations_completed": sum(o.completed for o in outcomes),
         "cases_opened": sum(o.case_no is not None for o in outcomes),
         "turns": len(turns),
         "turns_per_s": round(sum(t.ok for t in turns) / wall, 2) if wall else None,
-        "retrieval": lat(lambda k: k == "retrieval"),
-        "other": lat(lambda k: k != "retrieval"),
+    }
+
+
+def web_summary(outcomes: list[Outcome], n: int, wall: float, common: dict[str, Any]) -> dict[str, Any]:
+    """The web consumers of a level (the keys every earlier load.json had, plus channel/level data)."""
+    turns = [t for o in outcomes for t in o.turns]
+    return {
+        "channel": "web",
+        "consumers": n,
+        **common,
+        **_conversations(outcomes, turns, wall),
+        "retrieval": _latency([t.latency for t in turns if t.ok and t.kind == "retrieval"]),
+        "other": _latency([t.latency for t in turns if t.ok and t.kind != "retrieval"]),
         "errors": sum(not t.ok for t in turns),
         "unexpected_replies": sum(t.ok and not t.expected for t in turns),
         "retrieval_answers_with_article": sum(o.cited for o in outcomes),
         "error_samples": sorted({t.error for t in turns if t.error})[:5],
     }
+
+
+def wechat_summary(outcomes: list[WechatOutcome], n: int, wall: float, common: dict[str, Any]) -> dict[str, Any]:
+    """The WeChat consumers of a level. `response`: what WeChat's server waits for (every answer
+    of /wechat, passive XML or "success"); `retrieval`/`other`: when the consumer sees the reply
+    (the passive answer, or the pushed message)."""
+    turns: list[WechatTurn] = [t for o in outcomes for t in o.turns]
+    answered = [t for t in turns if t.status is not None]
+    pushed = [t for t in turns if t.reply == "push"]
+    arrived = [t for t in pushed if t.push_state == "sent"]
+
+    def seen(t: WechatTurn) -> float:
+        return t.push_s if t.reply == "push" and t.push_s is not None else t.latency
+
+    follows = [o.follow_latency for o in outcomes if o.follow_latency is not None]
+    push_s = [t.push_s for t in arrived if t.push_s is not None]
+    return {
+        "channel": "wechat",
+        "consumers": n,
+        **common,
+        **_conversations(outcomes, turns, wall),
+        "response": {**_latency([t.latency for t in answered]),
+                     "max_ms": round(max(t.latency for t in answered) * 1000, 1) if answered else None},
+        "over_5s": sum(t.latency > WECHAT_LIMIT_S for t in turns) + sum(x > WECHAT_LIMIT_S for x in follows),
+        "follow_events": len(follows),
+        "follow_max_ms": round(max(follows) * 1000, 1) if follows else None,
+        "passive": sum(t.reply == "passive" for t in turns),
+        "pushed": len(pushed),
+        "push_arrived": len(arrived),
+        "push_lost": len(pushed) - len(arrived),
+        "push_delay_s": {"n": len(push_s), **{k: None if not push_s else round(v, 2) for k, v in (
+            ("p50", percentile(push_s, 0.5)), ("p95", percentile(push_s, 0.95)),
+            ("max", max(push_s) if push_s else None))}},
+        "retrieval": _latency([seen(t) for t in turns if t.ok and t.kind == "retrieval"]),
+        "other": _latency([seen(t) for t in turns if t.ok and t.kind != "retrieval"]),
+        "errors": sum(not t.ok for t in turns),
+        "unexpected_replies": sum(t.ok and not t.expected for t in turns),
+        "retrieval_answers_with_article": sum(o.cited for o in outcomes),
+        "error_samples": sorted({t.error for t in turns if t.error})[:5],
+        "openids": [o.openid for o in outcomes],
+    }
+
+
+def check_local_pushes(level: dict[str, Any], ledger: PushLedger, log: LocalPushLog | None,
+                       settle: float) -> None:
+    """Compare the customer-service messages the local WeChat client logged for this level's
+    openids with what the database says was sent (deferred replies + case notifications).
+    `unexplained` > 0 would be messages sent twice; a notification whose `wechat_outbound` row
+    is still 'sending' was handed to the client but its bookkeeping did not finish."""
+    openids = level.pop("openids")
+    prefixes = {o[:6] for o in openids}
+    for _attempt in range(3):  # a push in flight between the reads: look again
+        time.sleep(settle)  # notifications are pushed WECHAT_PUSH_DELAY (1 s) after a turn
+        before = len(log.messages(prefixes)) if log is not None else 0
+        db = ledger.delivered(openids)
+        level["customer_service_sent_db"] = db
+        if log is None:
+            return
+        logged = len(log.messages(prefixes))
+        level["customer_service_logged"] = logged
+        level["local_log_matches_db"] = logged == db["replies"] + db["notifications"]
+        level["customer_service_unexplained"] = (logged - db["replies"] - db["notifications"]
+                                                 - db["notifications_still_sending"])
+        if level["local_log_matches_db"] or logged == before:
+            return
 
 
 # ---------------------------------------------------------------- starting the stack
@@ -327,7 +702,9 @@ async def run_level(base_url: str, n: int, duration: float, max_conversations: i
 class Stack:
     """Action server, Rasa server, web tier (plus sandbox platform and worker unless disabled) on
     free loopback ports, with a throwaway SQLite case store, tracker store and queue: the same
-    approach as tests/e2e/conftest.py, extended with the web tier."""
+    approach as tests/e2e/conftest.py, extended with the web tier. The WeChat endpoint gets a
+    random token of this run and the local WeChat client (`WECHAT_MODE=local`: customer-service
+    messages are recorded and logged, nothing leaves the machine)."""
 
     def __init__(self, with_worker: bool) -> None:
         if not MODEL_POINTER.exists() or not RASA_PYTHON.exists():
@@ -338,6 +715,9 @@ class Stack:
         ports = {k: free_port() for k in ("actions", "rasa", "web", "sandbox")}
         self.base_url = f"http://127.0.0.1:{ports['web']}"
         self.ports = ports
+        self.database_url = f"sqlite:///{self.work / 'cases.sqlite3'}"
+        self.wechat_token = "odr-load-" + secrets.token_hex(12)
+        self.wechat_logs = [self.work / "web.log", self.work / "worker.log"]
 
     def _spawn(self, name: str, argv: list[str], env: dict[str, str]) -> subprocess.Popen:
         log = (self.work / f"{name}.log").open("w")
@@ -357,7 +737,7 @@ class Stack:
         (w / "platforms.yaml").write_text(yaml.safe_dump(platforms, allow_unicode=True), encoding="utf-8")
         env = {
             **os.environ,
-            "ODR_DATABASE_URL": f"sqlite:///{w / 'cases.sqlite3'}",
+            "ODR_DATABASE_URL": self.database_url,
             "ODR_QUEUE_FILE": str(w / "huey.sqlite3"),
             "ODR_QUEUE_URL": "",
             "ODR_PLATFORMS_FILE": str(w / "platforms.yaml"),
@@ -372,6 +752,11 @@ class Stack:
             "HF_HUB_OFFLINE": "1",
             "TRANSFORMERS_OFFLINE": "1",
             "PYTHONUNBUFFERED": "1",
+            # WeChat: this run's token, the local client (never the real API), plaintext mode
+            "WECHAT_TOKEN": self.wechat_token,
+            "WECHAT_MODE": "local",
+            "WECHAT_APP_SECRET": "",
+            "WECHAT_TOKEN_REDIS_URL": "",
         }
         env.pop("ODR_CLOCK_AT", None)
         env.pop("ODR_PROFILE", None)
@@ -410,7 +795,7 @@ class Stack:
                 proc.wait(10)
         if keep_logs is not None:
             keep_logs.mkdir(parents=True, exist_ok=True)
-            for log in self.work.glob("*.log"):
+            for log in [*self.work.glob("*.log"), *self.work.glob("cases.sqlite3*")]:
                 shutil.copy(log, keep_logs / log.name)
         shutil.rmtree(self.work, ignore_errors=True)
 
@@ -418,23 +803,72 @@ class Stack:
 # ---------------------------------------------------------------- report
 
 
-def table(levels: list[dict[str, Any]]) -> str:
-    def f(x: Any) -> str:
-        return "—" if x is None else str(x)
+def _f(x: Any) -> str:
+    return "—" if x is None else str(x)
 
+
+def _n(lv: dict[str, Any]) -> str:
+    level = lv.get("level_consumers", lv["consumers"])
+    return str(level) if level == lv["consumers"] else f"{lv['consumers']} of {level}"
+
+
+def _think(lv: dict[str, Any]) -> str:
+    return "–".join(f"{x:g}" for x in lv.get("think_s", (0, 0)))
+
+
+def table(levels: list[dict[str, Any]]) -> str:
+    """Web consumers."""
     head = ("| N | think s | turns | turns/s | retrieval p50/p95/p99 ms | other p50/p95/p99 ms | errors | unexpected "
             "| cases | wall s |")
     rows = [head, "|" + "---|" * 10]
     for lv in levels:
         r, o = lv["retrieval"], lv["other"]
         rows.append(
-            f"| {lv['consumers']} | {'–'.join(f'{x:g}' for x in lv.get('think_s', (0, 0)))} "
-            f"| {lv['turns']} | {lv['turns_per_s']} "
-            f"| {f(r['p50_ms'])} / {f(r['p95_ms'])} / {f(r['p99_ms'])} (n={r['n']}) "
-            f"| {f(o['p50_ms'])} / {f(o['p95_ms'])} / {f(o['p99_ms'])} (n={o['n']}) "
+            f"| {_n(lv)} | {_think(lv)} | {lv['turns']} | {lv['turns_per_s']} "
+            f"| {_f(r['p50_ms'])} / {_f(r['p95_ms'])} / {_f(r['p99_ms'])} (n={r['n']}) "
+            f"| {_f(o['p50_ms'])} / {_f(o['p95_ms'])} / {_f(o['p99_ms'])} (n={o['n']}) "
             f"| {lv['errors']} | {lv['unexpected_replies']} | {lv['cases_opened']} | {lv['wall_s']} |"
         )
     return "\n".join(rows)
+
+
+def wechat_table(levels: list[dict[str, Any]]) -> str:
+    """WeChat consumers: the answer WeChat's server waits for, and where the replies went."""
+    head = ("| N | think s | turns | turns/s | response p50/p95/p99/max ms | >5 s | passive | pushed | lost "
+            "| push delay p50/p95/max s | errors | unexpected | cases | wall s |")
+    rows = [head, "|" + "---|" * 14]
+    for lv in levels:
+        r, d = lv["response"], lv["push_delay_s"]
+        rows.append(
+            f"| {_n(lv)} | {_think(lv)} | {lv['turns']} | {lv['turns_per_s']} "
+            f"| {_f(r['p50_ms'])} / {_f(r['p95_ms'])} / {_f(r['p99_ms'])} / {_f(r['max_ms'])} (n={r['n']}) "
+            f"| {lv['over_5s']} | {lv['passive']} | {lv['pushed']} | {lv['push_lost']} "
+            f"| {_f(d['p50'])} / {_f(d['p95'])} / {_f(d['max'])} "
+            f"| {lv['errors']} | {lv['unexpected_replies']} | {lv['cases_opened']} | {lv['wall_s']} |"
+        )
+    return "\n".join(rows)
+
+
+def wechat_notes(levels: list[dict[str, Any]]) -> str:
+    """Per level: when the consumers saw their replies, and the local client's record vs the database."""
+    lines = []
+    for lv in levels:
+        r, o, db = lv["retrieval"], lv["other"], lv.get("customer_service_sent_db")
+        line = (f"N={lv['level_consumers']}: reply seen by the consumer, retrieval p50/p95 "
+                f"{_f(r['p50_ms'])} / {_f(r['p95_ms'])} ms (n={r['n']}), other {_f(o['p50_ms'])} / "
+                f"{_f(o['p95_ms'])} ms (n={o['n']}); follow events {lv['follow_events']} (max {_f(lv['follow_max_ms'])} ms)")
+        if db is not None:
+            line += (f"; customer-service messages sent (database): {db['replies']} replies + "
+                     f"{db['notifications']} notifications")
+        if "customer_service_logged" in lv:
+            line += f", logged by the local client: {lv['customer_service_logged']}"
+            if not lv["local_log_matches_db"]:
+                line += (f" (MISMATCH: {db['notifications_still_sending']} logged but their wechat_outbound row "
+                         f"is still 'sending'; unexplained {lv['customer_service_unexplained']})")
+        if lv["error_samples"]:
+            line += f"; errors/unexpected: {lv['error_samples']}"
+        lines.append("- " + line)
+    return "\n".join(lines)
 
 
 def memory_table(mem: dict[str, Any]) -> str:
@@ -449,19 +883,39 @@ def memory_table(mem: dict[str, Any]) -> str:
     return "\n".join(rows)
 
 
+def _redacted_url(url: str) -> str:
+    return re.sub(r"//([^:/@]+):[^@/]+@", r"//\1:***@", url)
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--base-url", default="http://127.0.0.1:8000")
+    ap.add_argument("--channel", choices=("web", "wechat", "both"), default="both",
+                    help="consumers on the web chat, on the WeChat endpoint, or half/half (default)")
     ap.add_argument("--concurrency", default="1,10,20,50", help="comma-separated consumer counts")
     ap.add_argument("--duration", type=float, default=60.0, help="seconds per level (hard cap)")
     ap.add_argument("--conversations", type=int, default=200, help="conversations per level (cap)")
     ap.add_argument("--timeout", type=float, default=60.0, help="per-request timeout, seconds")
-    ap.add_argument("--warmup", type=int, default=1, help="sequential warm-up conversations")
+    ap.add_argument("--warmup", type=int, default=1, help="sequential warm-up conversations (per channel)")
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--think", default="2,6",
                     help="seconds a consumer pauses between turns, uniform MIN,MAX (0,0: closed loop)")
     ap.add_argument("--start-stack", action="store_true", help="start the stack on free loopback ports")
     ap.add_argument("--no-worker", action="store_true", help="with --start-stack: no sandbox platform/worker")
+    ap.add_argument("--keep-logs", action="store_true",
+                    help="with --start-stack: keep the stack's logs in .cache/benchmarks/load-logs/ "
+                         "(they are kept anyway when the run fails)")
+    ap.add_argument("--wechat-token", default=os.environ.get("WECHAT_TOKEN", ""),
+                    help="without --start-stack: the stack's WECHAT_TOKEN (default: env WECHAT_TOKEN, "
+                         "else the demo token)")
+    ap.add_argument("--database-url", default="",
+                    help="without --start-stack: the stack's case database, where /wechat records how each "
+                         "MsgId was answered (default: env ODR_DATABASE_URL, else var/odr.sqlite3)")
+    ap.add_argument("--wechat-log", type=Path, action="append", default=[],
+                    help="without --start-stack: a log of a process running the local WeChat client (web "
+                         "tier, worker), to cross-check its customer-service messages; repeatable")
+    ap.add_argument("--push-wait", type=float, default=60.0,
+                    help="seconds a WeChat consumer waits for a reply pushed after 'success'")
     ap.add_argument("--out", type=Path, default=OUT)
     args = ap.parse_args(argv)
     levels_n = [int(x) for x in args.concurrency.split(",") if x.strip()]
@@ -473,11 +927,14 @@ def main(argv: list[str] | None = None) -> int:
             raise ValueError
     except ValueError:
         ap.error("--think takes MIN,MAX seconds with 0 <= MIN <= MAX, e.g. 2,6 or 0,0")
+    on_web = args.channel in ("web", "both")
+    on_wechat = args.channel in ("wechat", "both")
 
     sys.path.insert(0, str(REPO))
     stack = Stack(with_worker=not args.no_worker) if args.start_stack else None
     failed = False
     try:
+        load_at_start = [round(x, 2) for x in os.getloadavg()]
         if stack is not None:
             t = time.perf_counter()
             print(f"starting the stack in {stack.work} ...", file=sys.stderr)
@@ -488,45 +945,102 @@ def main(argv: list[str] | None = None) -> int:
             base_url = args.base_url.rstrip("/")
         roots = stack.pids if stack else None
 
+        wx: WechatSetup | None = None
+        push_log: LocalPushLog | None = None
+        wechat_info: dict[str, Any] = {}
+        if on_wechat:
+            from disputes.db import database_url
+            from web.wechat_client import DEMO_TOKEN
+
+            if stack is not None:
+                token, db_url, logs = stack.wechat_token, stack.database_url, stack.wechat_logs
+                token_source = "this run's stack"
+            else:
+                token = args.wechat_token or DEMO_TOKEN
+                token_source = "--wechat-token / WECHAT_TOKEN" if args.wechat_token else "demo token"
+                db_url, logs = args.database_url or database_url(), args.wechat_log
+            ledger = PushLedger(db_url)
+            try:
+                ledger.check()
+            except Exception as exc:
+                raise SystemExit(f"cannot read the WeChat records in {_redacted_url(db_url)} ({exc.__class__.__name__}): "
+                                 "pass the stack's case database with --database-url") from None
+            wx = WechatSetup(base_url, token, ledger, args.push_wait)
+            push_log = LocalPushLog(logs) if logs else None
+            wechat_info = {"token": token_source, "database": _redacted_url(db_url),
+                           "local_client_logs": [str(p) for p in logs], "push_wait_s": args.push_wait,
+                           "limit_s": WECHAT_LIMIT_S}
+
         warm = [run_conversation(base_url, args.seed * 7919 + i, time.monotonic() + 300, args.timeout)
-                for i in range(args.warmup)]
-        if args.warmup and not all(o.completed for o in warm):
-            bad = [t.error for o in warm for t in o.turns if t.error]
-            print(f"warning: the warm-up conversation did not complete: {bad}", file=sys.stderr)
+                for i in range(args.warmup)] if on_web else []
+        warm_wx = [run_wechat_conversation(wx, args.seed * 7919 + i, time.monotonic() + 300, args.timeout)
+                   for i in range(args.warmup)] if wx is not None else []
+        for name, runs in (("web", warm), ("WeChat", warm_wx)):
+            if runs and not all(o.completed for o in runs):
+                bad = [t.error for o in runs for t in o.turns if t.error]
+                print(f"warning: the {name} warm-up conversation did not complete: {bad}", file=sys.stderr)
         mem: dict[str, Any] = {"after_warmup": memory(roots)}
-        levels = []
+        levels: list[dict[str, Any]] = []
+        wechat_levels: list[dict[str, Any]] = []
         for i, n in enumerate(levels_n):
-            print(f"level N={n}: up to {args.duration:.0f}s / {args.conversations} conversations ...",
-                  file=sys.stderr)
+            n_web, n_wx = split_consumers(n, args.channel)
+            print(f"level N={n} ({n_web} web, {n_wx} WeChat): up to {args.duration:.0f}s / "
+                  f"{args.conversations} conversations ...", file=sys.stderr)
+            if push_log is not None:
+                push_log.mark()
             lv = asyncio.run(run_level(base_url, n, args.duration, args.conversations, args.timeout,
-                                       args.seed + i, think))
-            levels.append(lv)
+                                       args.seed + i, think, channel=args.channel, wechat=wx))
+            if lv["web"] is not None:
+                levels.append(lv["web"])
+                print("web:    " + table([lv["web"]]).splitlines()[-1], file=sys.stderr)
+            if lv["wechat"] is not None:
+                check_local_pushes(lv["wechat"], wx.ledger, push_log, settle=3.0)
+                wechat_levels.append(lv["wechat"])
+                print("WeChat: " + wechat_table([lv["wechat"]]).splitlines()[-1], file=sys.stderr)
             mem[f"after_N={n}"] = memory(roots)
-            print(table([lv]).splitlines()[-1], file=sys.stderr)
+        settings = {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()}
+        settings["wechat_log"] = [str(p) for p in args.wechat_log]
+        settings["wechat_token"] = "***" if args.wechat_token else ""
+        settings["database_url"] = _redacted_url(args.database_url)
         report = {
             "generated_at": datetime.now(SHANGHAI).isoformat(timespec="seconds"),
             "base_url": base_url,
             "started_stack": bool(stack),
             "cpus": os.cpu_count(),
+            "load_average_at_start": load_at_start,
             "load_average_at_end": list(os.getloadavg()),
-            "settings": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()},
+            "settings": settings,
             "warmup": [asdict(o) for o in warm],
             "levels": levels,
             "memory_mib": mem,
         }
+        if on_wechat:
+            report["wechat"] = wechat_info
+            report["warmup_wechat"] = [asdict(o) for o in warm_wx]
+            report["wechat_levels"] = wechat_levels
         args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text(json.dumps(report, ensure_ascii=False, indent=2), encoding="utf-8")
-        print(table(levels))
-        print()
+        if levels:
+            if on_wechat:
+                print("web consumers:")
+            print(table(levels))
+            print()
+        if wechat_levels:
+            print(f"WeChat consumers (response = what WeChat's server waits for; limit {WECHAT_LIMIT_S:g} s):")
+            print(wechat_table(wechat_levels))
+            print(wechat_notes(wechat_levels))
+            print()
         print("resident memory, MiB (VmRSS, peak VmHWM):")
         print(memory_table(mem))
-        print(f"\nJSON: {args.out}")
+        print(f"\nload average (1/5/15 min): {load_at_start} at start, "
+              f"{[round(x, 2) for x in os.getloadavg()]} at the end; {os.cpu_count()} CPUs")
+        print(f"JSON: {args.out}")
     except BaseException:
         failed = True
         raise
     finally:
         if stack is not None:
-            stack.stop(keep_logs=REPO / ".cache" / "benchmarks" / "load-logs" if failed else None)
+            stack.stop(keep_logs=REPO / ".cache" / "benchmarks" / "load-logs" if failed or args.keep_logs else None)
     return 0
 
 

@@ -372,14 +372,17 @@ def _schedule_push(app: Flask, openid: str) -> None:
     delay = float(app.config.get("WECHAT_PUSH_DELAY", 1.0))
 
     def run() -> None:
-        if delay:
-            time.sleep(delay)  # let WeChat show the passive reply first
         try:
             push_recipient(factory, client, SENDER_PREFIX + openid, clock, consumer_just_wrote=True)
         except Exception:
             log.exception("wechat: push after turn failed")
 
-    _executor(app).submit(run)
+    # The pause (WeChat shows the passive reply first) runs on a timer thread of its own: a
+    # sleeping task in the turn pool would hold a slot that consumers' turns are waiting for.
+    timer = threading.Timer(delay, run) if delay > 0 else threading.Thread(target=run)
+    timer.daemon = True
+    timer.name = "wechat-push"
+    timer.start()
 
 
 def _text_job(app: Flask, openid: str, text: str) -> Callable[[], str]:

@@ -147,11 +147,13 @@ def claim_outbound(factory: sessionmaker[Session], notification_id: int, openid:
 
 def finish_outbound(factory: sessionmaker[Session], notification_id: int, now: datetime, *, ok: bool,
                     error: str | None = None, retry_in: timedelta | None = None) -> None:
+    # One UPDATE, no read first: on SQLite a read that later turns into a write fails at once
+    # ("database is locked") when another writer is busy, while a plain write waits its turn.
+    if ok:
+        values: dict = {"state": "sent", "sent_at": now, "last_error": None}
+    else:
+        values = {"state": "failed", "last_error": (error or "")[:255],
+                  "next_attempt_at": now + (retry_in or timedelta(minutes=1))}
     with factory() as db:
-        row = db.scalars(select(WechatOutbound).where(WechatOutbound.notification_id == notification_id)).one()
-        if ok:
-            row.state, row.sent_at, row.last_error = "sent", now, None
-        else:
-            row.state, row.last_error = "failed", (error or "")[:255]
-            row.next_attempt_at = now + (retry_in or timedelta(minutes=1))
+        db.execute(update(WechatOutbound).where(WechatOutbound.notification_id == notification_id).values(**values))
         db.commit()

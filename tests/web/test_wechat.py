@@ -408,3 +408,17 @@ def test_store_claims_on_both_backends(store_url, clock):
     assert claim_outbound(factory, note, OPENID, clock.now(), ignore_backoff=True) is True
     finish_outbound(factory, note, clock.now(), ok=True)
     assert claim_outbound(factory, note, OPENID, clock.now(), ignore_backoff=True) is False  # sent: never again
+
+
+def test_pushes_waiting_after_turns_do_not_hold_the_turn_threads(wx, client):
+    """The pause before a push (WeChat shows the passive reply first) must not occupy a turn
+    thread: with two turn threads and a long push pause, ten quick turns in a row are all still
+    answered passively, well inside the window."""
+    wx.config.update(WECHAT_THREADS=2, WECHAT_PUSH_DELAY=3, WECHAT_PASSIVE_TIMEOUT=1.5)
+    wx.extensions.pop("wechat_executor", None)
+    for i in range(10):
+        started = time.monotonic()
+        resp = post_plain(client, text_xml(f"第{i}条消息", msg_id=7000 + i))
+        assert resp.status_code == 200
+        assert time.monotonic() - started < 1.5
+        assert "<Content>" in resp.get_data(as_text=True)  # a passive text reply, not "success"
