@@ -78,6 +78,25 @@ class ActionEligibilitySummary(Action):
         return [SlotSet("eligibility", decision)]
 
 
+def _already_filed(db, sender_id: str, facts: dict[str, Any]):
+    """The case this very complaint already became, if any (the sender's latest case, not
+    withdrawn, with the same facts). Scaled out, a Rasa server that dies after the case was stored
+    but before it saved the conversation leaves the conversation at the confirmation: the consumer
+    confirms again, served by another Rasa server, and must not get a second case."""
+    from disputes.service import clean_facts, latest_case
+    from disputes.states import State
+
+    case = latest_case(db, sender_id)
+    if case is None or case.state in (State.DRAFT, State.CLOSED):
+        return None
+    dated_today = ("return_request_date", "complaint_date")  # the day of confirming, not a fact of the case
+
+    def comparable(f: dict[str, Any]) -> dict[str, Any]:
+        return {k: v for k, v in f.items() if k not in dated_today}
+
+    return case if comparable(case.facts or {}) == comparable(clean_facts(facts)) else None
+
+
 class ActionSubmitComplaint(Action):
     def name(self) -> str:
         return "action_submit_complaint"
@@ -94,6 +113,15 @@ class ActionSubmitComplaint(Action):
         facts["consent"] = True
         try:
             with db_session() as db:
+                filed = _already_filed(db, tracker.sender_id, facts)
+                if filed is not None:
+                    from disputes.states import label
+
+                    dispatcher.utter_message(
+                        text=f"这份投诉已经提交过了，不会重复提交。\n案件编号：{filed.case_no}\n"
+                        f"当前状态：{label(filed.state)}。随时可以说「查询进度」。"
+                    )
+                    return [*reset_form(), SlotSet("case_id", filed.case_no)]
                 case = submit_complaint(
                     db,
                     channel=channel_of(tracker.sender_id),

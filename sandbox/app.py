@@ -93,7 +93,9 @@ def answer_for(rule: dict[str, Any], req: dict[str, Any]) -> dict[str, Any] | No
     action = rule.get("action", "silent")
     if action == "silent":
         return None
-    body: dict[str, Any] = {"action": action, "round": req.get("round")}
+    # The case number binds the signed body to its case: two cases answered alike in the same
+    # second would otherwise carry the same signature, and the second would be refused as a replay.
+    body: dict[str, Any] = {"action": action, "case_no": req.get("case_no"), "round": req.get("round")}
     if rule.get("message"):
         body["message"] = rule["message"]
     if action == "counter_offer":

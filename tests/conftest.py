@@ -1,10 +1,14 @@
-"""Shared fixtures: a Flask app on a throwaway SQLite database per test, and its test client."""
+"""Shared fixtures: a Flask app on a throwaway SQLite database per test, and its test client; the
+scaled-out stack (tests/e2e/scaled.py), shared by the end-to-end and the fault tests."""
 
 from __future__ import annotations
 
 import os
 
 import pytest
+
+from tests.e2e.scaled import scaled, scaled_stack  # noqa: F401  (shared by e2e and faults)
+from tests.helpers import release_unused
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
@@ -53,3 +57,7 @@ def app(database_url, tmp_path):
 @pytest.fixture
 def client(app):
     return app.test_client()
+
+
+def pytest_runtest_teardown(item, nextitem):
+    release_unused(item)  # stop session-scoped server stacks after their last test

@@ -4,6 +4,8 @@ Every call is signed: `X-ODR-Platform: <key from platforms.yaml>`, `X-ODR-Timest
 `X-ODR-Signature: sha256=HMAC-SHA256(secret, timestamp + "." + body)`; timestamps older or newer
 than 5 minutes are refused. POSTs need an `Idempotency-Key`: the same key with the same body
 returns the stored answer without applying it twice; a reused signature is refused as a replay.
+The signature covers the body only, so an answer should name its case (`case_no`, checked
+against the path): otherwise two cases answered alike in the same second sign the same bytes.
 Bad input gets a JSON error with a Chinese message and changes nothing.
 """
 
@@ -169,6 +171,8 @@ def post_response(case_no: str):
         data = json.loads(raw.decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError):
         raise ApiError(400, "bad_json", "请求体不是合法的UTF-8 JSON") from None
+    if isinstance(data, dict) and data.get("case_no") is not None and str(data["case_no"]).upper() != case_no.upper():
+        raise ApiError(422, "case_no_mismatch", "请求体中的 case_no 与路径中的案件编号不一致")
     signature = request.headers.get(HEADER_SIGNATURE, "").strip().removeprefix("sha256=")
     digest = hashlib.sha256(f"POST {request.path}\n".encode() + raw).hexdigest()
     clock = _clock()
@@ -282,6 +286,9 @@ def openapi_document() -> dict[str, Any]:
                     "required": ["action"],
                     "properties": {
                         "action": {"enum": list(PLATFORM_ACTIONS)},
+                        "case_no": {"type": "string", "description": (
+                            "建议填写，须与路径中的案件编号一致（不一致返回422）。签名只覆盖请求体，写明案件编号后"
+                            "签名即绑定该案件：同一秒内对不同案件的相同答复不会被误判为重放。")},
                         "round": {"type": "integer", "minimum": 1, "description": "答复针对的轮次（可选，不符时返回409）"},
                         "amount": {"type": ["number", "string"], "description": "金额（元），counter_offer 时必填（换货、维修除外）"},
                         "remedy": {"enum": list(REMEDIES)},

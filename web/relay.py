@@ -3,13 +3,20 @@ human holds the conversation (after 「转人工」 or a desk take-over)."""
 
 from __future__ import annotations
 
+import logging
 import re
 
 from flask import current_app
 
 from web.rasa_client import RasaClient
 
+logger = logging.getLogger(__name__)
+
 BACK_TO_BOT = re.compile(r"^(返回机器人|回到机器人|切回机器人|返回智能助手|结束人工)[。！!]?$")
+# Rasa answers but says nothing when a custom action failed (e.g. the action server is down: Rasa
+# logs the error, drops the action's events and listens again). The consumer must not be left
+# without an answer; what they said did not take effect, so they should send it again.
+NO_REPLY = "抱歉，助手暂时没能处理您刚才的消息，请稍后重新发送一次。之前的对话内容都还在。"
 
 
 def relay(sender_id: str, text: str, channel: str) -> list[dict]:
@@ -31,7 +38,11 @@ def relay(sender_id: str, text: str, channel: str) -> list[dict]:
                 "buttons": [],
             }]
     client: RasaClient = current_app.extensions["rasa_client"]
-    return client.send(sender_id, text)
+    messages = client.send(sender_id, text)
+    if not messages:
+        logger.warning("empty reply from the dialogue server for %s (did an action fail?)", sender_id)
+        return [{"text": NO_REPLY, "buttons": []}]
+    return messages
 
 
 def app_clock():

@@ -153,6 +153,33 @@ def test_replayed_signature_with_new_key_is_refused(api) -> None:
     assert resp.status_code == 409 and "重放" in resp.json["error"]["message"]
 
 
+def test_two_cases_answered_alike_in_the_same_second_both_apply(api, clock) -> None:
+    """The signature covers the body only: naming the case in it keeps two identical answers to two
+    cases (same second) apart, where they would otherwise share a signature and the second would be
+    refused as a replay; a body naming another case than the path is refused."""
+    client, first, factory = api
+    with factory() as s:
+        second = service.submit_complaint(s, channel="web", sender_id="web-bob",
+                                          facts=make_facts(platform="沙盒商城", order_id="9876543210"),
+                                          decision=SEVEN_DAY_DECISION, clock=clock).case_no
+    open_submitted(factory, clock)
+    ts = int(time.time())
+    wrong = post(client, first, {"action": "reject", "case_no": second, "round": 1}, key="mismatch-0001", ts=ts)
+    assert wrong.status_code == 422 and "case_no" in wrong.json["error"]["message"]
+    for i, case_no in enumerate((first, second)):
+        resp = post(client, case_no, {"action": "reject", "case_no": case_no, "round": 1, "message": "不符合条件"},
+                    key=f"same-second-{i:04d}", ts=ts)
+        assert resp.status_code == 200, resp.json
+        assert resp.json["state"] == "escalated_desk"
+
+
+def test_the_sandbox_names_the_case_in_its_answers() -> None:
+    from sandbox.app import answer_for
+
+    body = answer_for({"action": "reject", "message": "不符合"}, {"case_no": "ODR-20260501-0007", "round": 1})
+    assert body == {"action": "reject", "case_no": "ODR-20260501-0007", "round": 1, "message": "不符合"}
+
+
 def test_concurrent_duplicates_apply_once(api) -> None:
     client, case_no, factory = api
     body = json.dumps({"action": "counter_offer", "amount": 40, "remedy": "补偿"}).encode()

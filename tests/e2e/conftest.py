@@ -4,17 +4,14 @@ loopback ports, with a throwaway case store and tracker store, for end-to-end co
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
 import uuid
-from pathlib import Path
 
 import pytest
 import requests
 
-from tests.helpers import free_port, wait_http
+from tests.helpers import ROOT, Process, free_port, keep_logs, release_after_last_use, start_all, stop_all
 
-ROOT = Path(__file__).resolve().parents[2]
 MODEL_POINTER = ROOT / ".cache" / "rasa" / "current-model"
 RASA = ROOT / ".venv-rasa" / "bin" / "rasa"
 
@@ -57,40 +54,20 @@ def stack(tmp_path_factory):
         f'action_endpoint:\n  url: "http://127.0.0.1:{actions_port}/webhook"\n'
         f'tracker_store:\n  type: SQL\n  dialect: "sqlite"\n  db: "{work / "tracker.sqlite3"}"\n'
     )
-    procs: list[subprocess.Popen] = []
-    logs = []
+    actions = Process("actions", [sys.executable, "-m", "rasa_sdk", "--actions", "actions", "--port",
+                                  str(actions_port)], env, work,
+                      ready_url=f"http://127.0.0.1:{actions_port}/health", ready_timeout=120)
+    rasa = Process("rasa", [str(RASA), "run", "--model", MODEL_POINTER.read_text().strip(), "--interface",
+                            "127.0.0.1", "--port", str(rasa_port), "--endpoints", str(endpoints),
+                            "--credentials", str(ROOT / "bot" / "credentials.yml")], env, work,
+                   ready_url=f"http://127.0.0.1:{rasa_port}/", ready_timeout=300)
+    def close() -> None:
+        stop_all([actions, rasa])
+        keep_logs(work, "e2e")
+
+    release_after_last_use("stack", close)
     try:
-        actions_log = work / "actions.log"
-        logs.append(actions_log)
-        procs.append(
-            subprocess.Popen(
-                [sys.executable, "-m", "rasa_sdk", "--actions", "actions", "--port", str(actions_port)],
-                cwd=ROOT, env=env, stdout=actions_log.open("w"), stderr=subprocess.STDOUT,
-            )
-        )
-        rasa_log = work / "rasa.log"
-        logs.append(rasa_log)
-        procs.append(
-            subprocess.Popen(
-                [str(RASA), "run", "--model", MODEL_POINTER.read_text().strip(), "--interface", "127.0.0.1",
-                 "--port", str(rasa_port), "--endpoints", str(endpoints),
-                 "--credentials", str(ROOT / "bot" / "credentials.yml")],
-                cwd=ROOT, env=env, stdout=rasa_log.open("w"), stderr=subprocess.STDOUT,
-            )
-        )
-        wait_http(f"http://127.0.0.1:{actions_port}/health", procs[0], actions_log, 120)
-        wait_http(f"http://127.0.0.1:{rasa_port}/", procs[1], rasa_log, 300)
+        start_all([actions, rasa])
         yield Stack(f"http://127.0.0.1:{rasa_port}", database_url)
     finally:
-        for p in procs:
-            p.terminate()
-        for p in procs:
-            try:
-                p.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                p.kill()
-        artifacts = ROOT / "test-artifacts" / "e2e"
-        artifacts.mkdir(parents=True, exist_ok=True)
-        for log in logs:
-            if log.exists():
-                (artifacts / log.name).write_text(log.read_text())
+        close()

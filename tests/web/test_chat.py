@@ -106,3 +106,18 @@ def test_messages_go_to_the_desk_while_a_human_holds_the_conversation(app, clien
     assert "已切回智能助手" in resp.get_json()["messages"][0]["text"]
     # back with the bot: the message is relayed to Rasa again (down here → 503)
     assert client.post("/api/chat/messages", json={"text": "七天无理由怎么算"}).status_code == 503
+
+
+def test_a_turn_the_bot_answers_with_nothing_gets_a_chinese_message(app, client):
+    """Rasa replies with no message when a custom action failed (the action server is down): the
+    consumer is told to send it again instead of seeing nothing."""
+    from tests.web.conftest import FakeRasa
+
+    rasa = FakeRasa()
+    rasa.reply = []
+    app.extensions["rasa_client"] = rasa
+    resp = client.post("/api/chat/messages", json={"text": "2026年11月24日"})
+    assert resp.status_code == 200
+    [message] = resp.get_json()["messages"]
+    assert "稍后重新发送" in message["text"] and message["buttons"] == []
+    assert len(rasa.calls) == 1
