@@ -78,6 +78,29 @@ class Encoder:
         self.cache_dir = cache_dir
         self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
         self._lock = Lock()
+        self._direct = _mean_pooled_parts(model)
+
+    def _encode_one_query(self, text: str) -> np.ndarray | None:
+        """One question straight through tokenizer + transformer + mean pooling + L2 norm.
+
+        The same computation as `model.encode([text], prompt_name="query")` for this model's
+        layout (checked at start: Transformer, mean Pooling including the prompt, Normalize;
+        tests compare the two), without the general batching machinery, which costs about 15%
+        of a single short query's time. None when the layout differs (the caller falls back).
+        """
+        if self._direct is None:
+            return None
+        import torch
+
+        tokenizer, transformer, prompt = self._direct
+        batch = tokenizer([prompt + text], truncation=True, max_length=self.model.max_seq_length,
+                          return_tensors="pt")
+        with torch.inference_mode():
+            hidden = transformer(**batch).last_hidden_state
+            mask = batch["attention_mask"].unsqueeze(-1).to(hidden.dtype)
+            pooled = (hidden * mask).sum(dim=1) / mask.sum(dim=1).clamp(min=1e-9)
+            vec = torch.nn.functional.normalize(pooled, p=2, dim=1)
+        return vec[0].numpy().astype(np.float32)
 
     def _encode(self, texts: list[str], kind: str, batch_size: int) -> np.ndarray:
         saved = self.model.max_seq_length
@@ -125,12 +148,28 @@ class Encoder:
             if hit is not None:
                 self._cache.move_to_end(key)
                 return hit
-        vec = self.encode([key], "query")[0]
+        vec = self._encode_one_query(key) if self.cache_dir is None else None
+        if vec is None:
+            vec = self.encode([key], "query")[0]
         with self._lock:
             self._cache[key] = vec
             while len(self._cache) > 256:
                 self._cache.popitem(last=False)
         return vec
+
+
+def _mean_pooled_parts(model) -> tuple | None:
+    """(tokenizer, transformer, query prompt) when the model is Transformer → mean Pooling
+    (prompt included) → Normalize, the layout `Encoder._encode_one_query` reproduces."""
+    try:
+        modules = list(model)
+        pooling = modules[1].get_config_dict()
+        if (len(modules) != 3 or type(modules[2]).__name__ != "Normalize"
+                or pooling.get("pooling_mode") != "mean" or not pooling.get("include_prompt", True)):
+            return None
+        return model.tokenizer, modules[0].auto_model, (model.prompts or {}).get("query", "")
+    except (AttributeError, IndexError, TypeError):
+        return None
 
 
 class DenseIndex:

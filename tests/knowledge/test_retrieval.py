@@ -39,3 +39,28 @@ def test_hits_carry_verbatim_text_and_citation(searcher) -> None:
 def test_consumer_texts_outrank_general_contract_law(searcher) -> None:
     hits = searcher.search("买的东西有质量问题 商家不给退", k=5)
     assert hits[0].law != "民法典"
+
+
+def test_single_query_fast_path_equals_sentence_transformers(searcher) -> None:
+    """The encoder's direct path for one question gives the library's embedding."""
+    import numpy as np
+
+    encoder = searcher.encoder
+    if encoder is None:
+        pytest.skip("dense retrieval disabled")
+    assert encoder._direct is not None  # the model has the layout the fast path reproduces
+    for text in ["七天无理由退货怎么算", "网上买的手机用了二十天就坏了，能要求换新的吗？" * 3, "a"]:
+        fast = encoder._encode_one_query(text)
+        library = encoder._encode([text], "query", 1)[0]
+        assert fast.shape == library.shape
+        assert float(np.dot(fast, library)) > 0.99999
+
+
+def test_fast_path_declines_other_model_layouts() -> None:
+    from knowledge.search.dense import _mean_pooled_parts
+
+    class NotAModel:
+        pass
+
+    assert _mean_pooled_parts(NotAModel()) is None
+    assert _mean_pooled_parts([object()]) is None
