@@ -55,12 +55,24 @@ class ActionHandoff(Action):
 
 
 class ActionFallback(Action):
-    """Re-prompt on low NLU confidence; after repeated misses, hand off to a human."""
+    """Low NLU confidence. Outside the complaint form, a message the knowledge base's scope
+    classifier recognises as a consumer-rights question is answered from the statutes (the
+    intent classifier only knows the topics it was trained on; the retriever knows the whole
+    corpus and says itself when it is unsure). Otherwise re-prompt, and after repeated misses
+    hand off to a human."""
 
     def name(self) -> str:
         return "action_fallback"
 
     async def run(self, dispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[dict[str, Any]]:
+        if tracker.active_loop_name is None and (tracker.latest_message.get("text") or "").strip():
+            from actions.legal_qa import answer_legal_question
+
+            try:
+                if answer_legal_question(dispatcher, tracker, decline_out_of_scope=False):
+                    return [SlotSet("fallback_count", 0)]
+            except Exception:  # the re-prompt below still helps the consumer
+                logger.exception("fallback: retrieval failed")
         count = int(tracker.get_slot("fallback_count") or 0) + 1
         if count > MAX_FALLBACKS:
             return hand_off(dispatcher, tracker, "多次未能理解消费者的问题")

@@ -36,6 +36,28 @@ if os.environ.get("SANIC_WORKER_NAME"):
     threading.Thread(target=_warm_up, name="retrieval-warm-up", daemon=True).start()
 
 
+def answer_legal_question(dispatcher: CollectingDispatcher, tracker: Tracker, topic: str | None = None,
+                          *, decline_out_of_scope: bool = True) -> bool:
+    """Answer the latest message from the statutes; False (nothing sent) when the question is
+    out of scope and `decline_out_of_scope` is off (the caller then says something else)."""
+    from knowledge.answer import compose_answer
+
+    question = tracker.latest_message.get("text") or ""
+    answer = compose_answer(question, topic=topic)
+    if answer.out_of_scope and not decline_out_of_scope:
+        return False
+    dispatcher.utter_message(text=answer.text)
+    if not answer.confident and not answer.out_of_scope and tracker.active_loop_name is None:
+        dispatcher.utter_message(
+            text="如果需要，我可以帮您登记投诉并代您与平台协商。",
+            buttons=[
+                {"title": "我要投诉", "payload": "我要投诉"},
+                {"title": "转人工", "payload": "转人工"},
+            ],
+        )
+    return True
+
+
 class ActionAnswerLegalQuestion(Action):
     def name(self) -> str:
         return "action_answer_legal_question"
@@ -43,18 +65,6 @@ class ActionAnswerLegalQuestion(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[dict[str, Any]]:
-        from knowledge.answer import compose_answer
-
-        question = tracker.latest_message.get("text") or ""
         intent = (tracker.latest_message.get("intent") or {}).get("name")
-        answer = compose_answer(question, topic=INTENT_TOPICS.get(intent))
-        dispatcher.utter_message(text=answer.text)
-        if not answer.confident and tracker.active_loop_name is None:
-            dispatcher.utter_message(
-                text="如果需要，我可以帮您登记投诉并代您与平台协商。",
-                buttons=[
-                    {"title": "我要投诉", "payload": "我要投诉"},
-                    {"title": "转人工", "payload": "转人工"},
-                ],
-            )
+        answer_legal_question(dispatcher, tracker, INTENT_TOPICS.get(intent))
         return []

@@ -176,7 +176,7 @@ def run_conversation(base_url: str, seed: int, deadline: float, timeout: float,
             reply = _texts(resp.json().get("messages") or [])
             if kind == "retrieval":
                 out.cited = bool(re.search(r"第[一二三四五六七八九十百零\d]+条", reply))
-                good = bool(reply.strip())
+                good = out.cited  # every scripted question is in scope: the answer must quote an article
             else:
                 good = expect is None or expect in reply
             if expect == "案件编号":
@@ -434,7 +434,7 @@ def run_wechat_conversation(wx: WechatSetup, seed: int, deadline: float, timeout
                 return out
             if kind == "retrieval":
                 out.cited = bool(re.search(r"第[一二三四五六七八九十百零\d]+条", reply))
-                good = bool(reply.strip())
+                good = out.cited  # every scripted question is in scope: the answer must quote an article
             else:
                 good = expect is None or expect in reply
             if expect == "案件编号":

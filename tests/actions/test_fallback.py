@@ -1,0 +1,47 @@
+"""Low NLU confidence: consumer-rights questions the intent classifier was not sure about are
+answered from the statutes; anything else is re-prompted, and inside the form the form goes on."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+
+from rasa_sdk.events import SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.handoff import ActionFallback
+from knowledge.corpus import parse_article_number, resolve
+from tests.actions.conftest import make_tracker
+
+CITATION = re.compile(r"《([^》]+)》第([一二三四五六七八九十百零]+)条")
+
+
+def fallback(text: str, active_loop: str | None = None, fallback_count: int = 0) -> tuple[list[dict], list]:
+    dispatcher = CollectingDispatcher()
+    tracker = make_tracker(slots={"fallback_count": fallback_count}, text=text, intent="nlu_fallback",
+                           active_loop=active_loop)
+    events = asyncio.run(ActionFallback().run(dispatcher, tracker, {}))
+    return dispatcher.messages, events
+
+
+def test_an_unrecognised_consumer_question_is_answered_from_the_statutes() -> None:
+    messages, events = fallback("网上买的手机用了二十天就坏了，能要求换新的吗")
+    text = "\n".join(m.get("text") or "" for m in messages)
+    cited = CITATION.findall(text)
+    assert cited, text
+    for law, number in cited:  # every citation shown resolves to a corpus article
+        assert resolve(law, parse_article_number(number)) is not None
+    assert events == [SlotSet("fallback_count", 0)]
+    assert not any(m.get("response") == "utter_default" for m in messages)
+
+
+def test_noise_is_re_prompted_and_counted() -> None:
+    messages, events = fallback("今天天气怎么样，推荐一部电影吧", fallback_count=1)
+    assert [m.get("response") for m in messages] == ["utter_default"]
+    assert events == [SlotSet("fallback_count", 2)]
+
+
+def test_inside_the_form_the_form_re_asks() -> None:
+    messages, events = fallback("网上买的手机坏了能换吗", active_loop="complaint_form")
+    assert [m.get("response") for m in messages] == ["utter_default"]
+    assert events == [SlotSet("fallback_count", 1)]
