@@ -6,7 +6,7 @@ import logging
 from typing import Any
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import ActiveLoop, SlotSet
+from rasa_sdk.events import ActiveLoop, SlotSet, UserUtteranceReverted
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.runtime import channel_of, clock, db_session
@@ -65,16 +65,22 @@ class ActionFallback(Action):
         return "action_fallback"
 
     async def run(self, dispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[dict[str, Any]]:
+        # Run by the nlu_fallback rules, or by the dialogue policies as their core fallback (the
+        # intent was clear but no policy knew what to do next). In the latter case the message is
+        # reverted, as Rasa's own default fallback does, so it does not shape later predictions.
+        revert: list[dict[str, Any]] = []
+        if (tracker.latest_message.get("intent") or {}).get("name") != "nlu_fallback":
+            revert = [UserUtteranceReverted()]
         if tracker.active_loop_name is None and (tracker.latest_message.get("text") or "").strip():
             from actions.legal_qa import answer_legal_question
 
             try:
                 if answer_legal_question(dispatcher, tracker, decline_out_of_scope=False):
-                    return [SlotSet("fallback_count", 0)]
+                    return [*revert, SlotSet("fallback_count", 0)]
             except Exception:  # the re-prompt below still helps the consumer
                 logger.exception("fallback: retrieval failed")
         count = int(tracker.get_slot("fallback_count") or 0) + 1
         if count > MAX_FALLBACKS:
-            return hand_off(dispatcher, tracker, "多次未能理解消费者的问题")
+            return [*revert, *hand_off(dispatcher, tracker, "多次未能理解消费者的问题")]
         dispatcher.utter_message(response="utter_default")
-        return [SlotSet("fallback_count", count)]
+        return [*revert, SlotSet("fallback_count", count)]

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import re
 
-from rasa_sdk.events import SlotSet
+from rasa_sdk.events import SlotSet, UserUtteranceReverted
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.handoff import ActionFallback
@@ -16,9 +16,10 @@ from tests.actions.conftest import make_tracker
 CITATION = re.compile(r"《([^》]+)》第([一二三四五六七八九十百零]+)条")
 
 
-def fallback(text: str, active_loop: str | None = None, fallback_count: int = 0) -> tuple[list[dict], list]:
+def fallback(text: str, active_loop: str | None = None, fallback_count: int = 0,
+             intent: str = "nlu_fallback") -> tuple[list[dict], list]:
     dispatcher = CollectingDispatcher()
-    tracker = make_tracker(slots={"fallback_count": fallback_count}, text=text, intent="nlu_fallback",
+    tracker = make_tracker(slots={"fallback_count": fallback_count}, text=text, intent=intent,
                            active_loop=active_loop)
     events = asyncio.run(ActionFallback().run(dispatcher, tracker, {}))
     return dispatcher.messages, events
@@ -45,3 +46,15 @@ def test_inside_the_form_the_form_re_asks() -> None:
     messages, events = fallback("网上买的手机坏了能换吗", active_loop="complaint_form")
     assert [m.get("response") for m in messages] == ["utter_default"]
     assert events == [SlotSet("fallback_count", 1)]
+
+
+def test_as_the_policies_core_fallback_it_answers_and_reverts_the_message() -> None:
+    """NLU was sure (a narrative reads as `inform`) but no policy knew the next step: the
+    question is still answered, and the message is taken back out of the dialogue history."""
+    messages, events = fallback("快递签收以后才发现东西是坏的，该找谁", intent="inform")
+    assert CITATION.search("\n".join(m.get("text") or "" for m in messages))
+    assert events == [UserUtteranceReverted(), SlotSet("fallback_count", 0)]
+
+    messages, events = fallback("嗯嗯好的吧", intent="inform")
+    assert [m.get("response") for m in messages] == ["utter_default"]
+    assert events == [UserUtteranceReverted(), SlotSet("fallback_count", 1)]
