@@ -4,6 +4,7 @@
     .venv/bin/python benchmarks/load.py --base-url http://127.0.0.1:8000  # a running `make run`
     .venv/bin/python benchmarks/load.py --start-stack --concurrency 1,10 --duration 45
     .venv/bin/python benchmarks/load.py --start-stack --channel wechat  # WeChat consumers only
+    .venv/bin/python benchmarks/load.py --start-stack --profile scaled  # Procfile.scaled, web consumers
 
 A web consumer is a cookie session on `POST /api/chat/messages`; a WeChat consumer is one openid
 whose messages reach `POST /wechat` as WeChat's servers send them (signed query string, XML text
@@ -16,12 +17,16 @@ transport/HTTP errors, unexpected replies; for WeChat also the latency of the an
 server gets (the 5-second rule), passive vs pushed replies and whether each push arrived; and
 the resident memory of each stack process (VmRSS after warm-up, VmRSS and peak VmHWM after the
 level). The tables go to stdout and the figures to .cache/benchmarks/load.json.
+
+`--start-stack --profile scaled` starts the scaled-out profile instead of the embedded one, with
+the test suite's own `tests.e2e.scaled.ScaledStack` (web consumers only: see ScaledProfile).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import hashlib
 import itertools
 import json
@@ -138,16 +143,17 @@ def conversation_script(rng: random.Random, today: datetime) -> list[tuple[str, 
 
 
 def run_conversation(base_url: str, seed: int, deadline: float, timeout: float,
-                     think: tuple[float, float] = (0.0, 0.0)) -> Outcome:
+                     think: tuple[float, float] = (0.0, 0.0), *,
+                     session: requests.Session | None = None) -> Outcome:
     """One consumer, one cookie session, one conversation; stops at a turn boundary after the deadline.
 
     Between turns the consumer reads the reply and types the next message: a pause drawn
     uniformly from `think` seconds (0, 0 = closed loop, the next message as soon as the reply
-    arrives).
+    arrives). `session`: an existing cookie session to use (and leave open) instead of a new one.
     """
     rng = random.Random(seed)
     out = Outcome()
-    with requests.Session() as http:
+    with requests.Session() if session is None else contextlib.nullcontext(session) as http:
         try:
             http.get(f"{base_url}/", timeout=timeout).raise_for_status()  # the chat page sets the cookie
         except requests.RequestException as exc:
@@ -506,7 +512,7 @@ def stack_processes(roots: list[int] | None) -> dict[str, list[int]]:
             allowed |= new
             grew = bool(new)
     found: dict[str, list[int]] = {}
-    spawned: list[int] = []  # multiprocessing children (the action server's Sanic worker)
+    children: dict[int, int] = {}  # unmatched process → its parent (e.g. the action server's Sanic worker)
     for pid in pids:
         if allowed is not None and pid not in allowed:
             continue
@@ -519,18 +525,22 @@ def stack_processes(roots: list[int] | None) -> dict[str, list[int]]:
         argv = _proc_argv(pid)
         if not argv or "bash" in Path(argv[0]).name:
             continue
-        if any("multiprocessing.spawn" in x for x in argv):
-            spawned.append(pid)
-            continue
-        for role, test in ROLES:
-            if test(argv):
-                found.setdefault(role, []).append(pid)
-                break
-    role_of = {pid: role for role, members in found.items() for pid in members}
-    for pid in spawned:  # counted with the process that started it
-        role = role_of.get(_proc_status(pid).get("PPid", 0))
+        role = None if any("multiprocessing." in x for x in argv) else next(
+            (r for r, test in ROLES if test(argv)), None)
         if role:
-            found[role].append(pid)
+            found.setdefault(role, []).append(pid)
+        else:
+            children[pid] = _proc_status(pid).get("PPid", 0)
+    # multiprocessing children (spawned workers, resource trackers, managers) and any other helper
+    # a stack process started count with the nearest ancestor that has a role
+    role_of = {pid: role for role, members in found.items() for pid in members}
+    for pid in children:
+        up, seen = children[pid], {pid}
+        while up in children and up not in seen:
+            seen.add(up)
+            up = children[up]
+        if up in role_of:
+            found[role_of[up]].append(pid)
     return found
 
 
@@ -800,6 +810,62 @@ class Stack:
         shutil.rmtree(self.work, ignore_errors=True)
 
 
+class ScaledProfile:
+    """The scaled-out profile (`make run-scaled`), started exactly as the test suite starts it:
+    `tests.e2e.scaled.ScaledStack` runs Procfile.scaled with scaled.env on free loopback ports,
+    i.e. two Rasa servers (trackers in a throwaway PostgreSQL database, locks in Redis under a
+    unique key prefix), one action server each, the web tier under gunicorn (2 workers) spreading
+    conversations over both Rasa servers, cases in another throwaway PostgreSQL database, the task
+    queue on Redis, the sandbox platform and the worker. At the end it stops everything, drops
+    both databases, flushes the queue and deletes its locks (and, as in the test suite, copies the
+    logs to test-artifacts/scaled/).
+
+    ScaledStack sets no WeChat token or WeChat client mode (the web tier would fall back to the
+    demo token), so this profile runs web consumers only."""
+
+    wechat_token = None
+
+    def __init__(self, postgres_url: str, redis_url: str) -> None:
+        if not MODEL_POINTER.exists() or not RASA_PYTHON.exists():
+            raise SystemExit("no trained Rasa model or .venv-rasa: run `bash scripts/setup.sh` first")
+        from tests.e2e.scaled import WEB_WORKERS, ScaledStack
+
+        self.work = Path(tempfile.mkdtemp(prefix="odr-load-scaled-"))
+        try:
+            self.stack = ScaledStack(self.work, postgres_url, redis_url)
+        except BaseException:
+            shutil.rmtree(self.work, ignore_errors=True)
+            raise
+        self.base_url = self.stack.base_url
+        self.info = {"rasa_servers": self.stack.rasa_urls, "web_workers": WEB_WORKERS,
+                     "postgres": _redacted_url(postgres_url), "redis": _redacted_url(redis_url)}
+
+    def start(self) -> None:
+        try:
+            self.stack.start()
+        except subprocess.CalledProcessError as exc:  # scripts/create_databases.py
+            err = (exc.stderr or b"").decode(errors="replace").strip().splitlines()
+            raise SystemExit(f"cannot create the throwaway PostgreSQL databases at "
+                             f"{self.info['postgres']}: {err[-1] if err else exc}") from None
+
+    @property
+    def pids(self) -> list[int]:
+        return [p.pid for p in self.stack.processes.values() if p.proc is not None]
+
+    def sessions_per_rasa(self, n: int) -> list[requests.Session]:
+        """n cookie sessions, round-robin over the Rasa servers the web tier sends them to first
+        (so the warm-up reaches every Rasa server and its action server)."""
+        return [self.stack.browser_on(i % len(self.stack.rasa_urls)).http for i in range(n)]
+
+    def stop(self, keep_logs: Path | None) -> None:
+        self.stack.close()
+        if keep_logs is not None:
+            keep_logs.mkdir(parents=True, exist_ok=True)
+            for log in self.work.glob("*.log"):
+                shutil.copy(log, keep_logs / log.name)
+        shutil.rmtree(self.work, ignore_errors=True)
+
+
 # ---------------------------------------------------------------- report
 
 
@@ -872,6 +938,8 @@ def wechat_notes(levels: list[dict[str, Any]]) -> str:
 
 
 def memory_table(mem: dict[str, Any]) -> str:
+    """One row per role, summed over its processes (their number in brackets, e.g. `rasa (2)`
+    for two Rasa servers, `web (3)` for a gunicorn master and two workers)."""
     roles = sorted({r for snap in mem.values() for r in snap})
     rows = ["| process | " + " | ".join(mem) + " |", "|---|" + "---|" * len(mem)]
     for role in roles:
@@ -879,7 +947,8 @@ def memory_table(mem: dict[str, Any]) -> str:
         for snap in mem.values():
             m = snap.get(role)
             cells.append("—" if m is None else f"{m['rss_mib']} (peak {m['peak_mib']})")
-        rows.append(f"| {role} | " + " | ".join(cells) + " |")
+        count = max(len(snap[role]["pids"]) for snap in mem.values() if role in snap)
+        rows.append(f"| {role} ({count}) | " + " | ".join(cells) + " |")
     return "\n".join(rows)
 
 
@@ -890,17 +959,32 @@ def _redacted_url(url: str) -> str:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--base-url", default="http://127.0.0.1:8000")
-    ap.add_argument("--channel", choices=("web", "wechat", "both"), default="both",
-                    help="consumers on the web chat, on the WeChat endpoint, or half/half (default)")
+    ap.add_argument("--channel", choices=("web", "wechat", "both"), default=None,
+                    help="consumers on the web chat, on the WeChat endpoint, or half/half (default; "
+                         "with --profile scaled only `web` is supported, and the default)")
     ap.add_argument("--concurrency", default="1,10,20,50", help="comma-separated consumer counts")
     ap.add_argument("--duration", type=float, default=60.0, help="seconds per level (hard cap)")
     ap.add_argument("--conversations", type=int, default=200, help="conversations per level (cap)")
     ap.add_argument("--timeout", type=float, default=60.0, help="per-request timeout, seconds")
-    ap.add_argument("--warmup", type=int, default=1, help="sequential warm-up conversations (per channel)")
+    ap.add_argument("--warmup", type=int, default=None,
+                    help="sequential warm-up conversations per channel (default 1; with --profile scaled "
+                         "2, one per Rasa server)")
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--think", default="2,6",
                     help="seconds a consumer pauses between turns, uniform MIN,MAX (0,0: closed loop)")
     ap.add_argument("--start-stack", action="store_true", help="start the stack on free loopback ports")
+    ap.add_argument("--profile", choices=("embedded", "scaled"), default="embedded",
+                    help="with --start-stack: `embedded` (default: one Rasa server, one action server, "
+                         "SQLite) or `scaled` (Procfile.scaled as tests/e2e/scaled.py starts it: two Rasa "
+                         "servers with PostgreSQL trackers and Redis locks, two action servers, gunicorn, "
+                         "cases in PostgreSQL, queue on Redis; web consumers only, as it sets no WeChat token)")
+    ap.add_argument("--postgres-url", default="postgresql://postgres@127.0.0.1:5432",
+                    help="with --profile scaled: PostgreSQL server where throwaway case and tracker "
+                         "databases are created and dropped (default %(default)s)")
+    ap.add_argument("--redis-url", default="redis://127.0.0.1:6379/13",
+                    help="with --profile scaled: Redis for the task queue and rate limits (its `odr` queue "
+                         "is flushed at start and end: not the database of a running stack) and, in "
+                         "database 1, the Rasa locks under a unique prefix (default %(default)s)")
     ap.add_argument("--no-worker", action="store_true", help="with --start-stack: no sandbox platform/worker")
     ap.add_argument("--keep-logs", action="store_true",
                     help="with --start-stack: keep the stack's logs in .cache/benchmarks/load-logs/ "
@@ -927,11 +1011,23 @@ def main(argv: list[str] | None = None) -> int:
             raise ValueError
     except ValueError:
         ap.error("--think takes MIN,MAX seconds with 0 <= MIN <= MAX, e.g. 2,6 or 0,0")
+    scaled = args.profile == "scaled"
+    if scaled and not args.start_stack:
+        ap.error("--profile scaled needs --start-stack (for a running `make run-scaled`, use --base-url)")
+    if scaled and args.no_worker:
+        ap.error("--no-worker is not supported with --profile scaled")
+    if scaled and args.channel not in (None, "web"):
+        ap.error("--profile scaled supports --channel web only (tests/e2e/scaled.py sets no WeChat token)")
+    args.channel = args.channel or ("web" if scaled else "both")
+    if args.warmup is None:
+        args.warmup = 2 if scaled else 1
     on_web = args.channel in ("web", "both")
     on_wechat = args.channel in ("wechat", "both")
 
     sys.path.insert(0, str(REPO))
-    stack = Stack(with_worker=not args.no_worker) if args.start_stack else None
+    stack: Stack | ScaledProfile | None = None
+    if args.start_stack:
+        stack = ScaledProfile(args.postgres_url, args.redis_url) if scaled else Stack(not args.no_worker)
     failed = False
     try:
         load_at_start = [round(x, 2) for x in os.getloadavg()]
@@ -971,8 +1067,13 @@ def main(argv: list[str] | None = None) -> int:
                            "local_client_logs": [str(p) for p in logs], "push_wait_s": args.push_wait,
                            "limit_s": WECHAT_LIMIT_S}
 
-        warm = [run_conversation(base_url, args.seed * 7919 + i, time.monotonic() + 300, args.timeout)
-                for i in range(args.warmup)] if on_web else []
+        sessions = (stack.sessions_per_rasa(args.warmup) if isinstance(stack, ScaledProfile) and on_web
+                    else [None] * args.warmup)
+        warm = [run_conversation(base_url, args.seed * 7919 + i, time.monotonic() + 300, args.timeout,
+                                 session=sessions[i]) for i in range(args.warmup)] if on_web else []
+        for http in sessions:
+            if http is not None:
+                http.close()
         warm_wx = [run_wechat_conversation(wx, args.seed * 7919 + i, time.monotonic() + 300, args.timeout)
                    for i in range(args.warmup)] if wx is not None else []
         for name, runs in (("web", warm), ("WeChat", warm_wx)):
@@ -1006,6 +1107,7 @@ def main(argv: list[str] | None = None) -> int:
             "generated_at": datetime.now(SHANGHAI).isoformat(timespec="seconds"),
             "base_url": base_url,
             "started_stack": bool(stack),
+            "profile": args.profile if stack else None,
             "cpus": os.cpu_count(),
             "load_average_at_start": load_at_start,
             "load_average_at_end": list(os.getloadavg()),
@@ -1014,6 +1116,8 @@ def main(argv: list[str] | None = None) -> int:
             "levels": levels,
             "memory_mib": mem,
         }
+        if isinstance(stack, ScaledProfile):
+            report["scaled"] = stack.info
         if on_wechat:
             report["wechat"] = wechat_info
             report["warmup_wechat"] = [asdict(o) for o in warm_wx]
