@@ -62,6 +62,7 @@ RASA_PYTHON = REPO / ".venv-rasa" / "bin" / "python"
 RASA_SERVER = REPO / "bot" / "rasa_server.py"  # `rasa run` with the response-validation fix
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 CASE_NO = re.compile(r"ODR-\d{8}-\d{4}")
+CITED = re.compile(r"第[一二三四五六七八九十百零\d]+条")
 WECHAT_LIMIT_S = 5.0  # WeChat's server gives up (and retries) when the answer takes longer
 
 # Lay questions written for this benchmark (not taken from any evaluation set).
@@ -142,6 +143,20 @@ def conversation_script(rng: random.Random, today: datetime) -> list[tuple[str, 
     ]
 
 
+def judge_reply(out: Outcome, kind: str, reply: str, expect: str | None) -> bool:
+    """Is this the reply the script waits for? Records a quoted article and the case number."""
+    if kind == "retrieval":
+        out.cited = bool(CITED.search(reply))
+        good = out.cited  # every scripted question is in scope: the answer must quote an article
+    else:
+        good = expect is None or expect in reply
+    if expect == "案件编号":
+        m = CASE_NO.search(reply)
+        out.case_no = m.group(0) if m else None
+        good = good and out.case_no is not None
+    return good
+
+
 def run_conversation(base_url: str, seed: int, deadline: float, timeout: float,
                      think: tuple[float, float] = (0.0, 0.0), *,
                      session: requests.Session | None = None) -> Outcome:
@@ -180,15 +195,7 @@ def run_conversation(base_url: str, seed: int, deadline: float, timeout: float,
                 out.turns.append(Turn(kind, latency, False, False, f"HTTP {resp.status_code}"))
                 return out
             reply = _texts(resp.json().get("messages") or [])
-            if kind == "retrieval":
-                out.cited = bool(re.search(r"第[一二三四五六七八九十百零\d]+条", reply))
-                good = out.cited  # every scripted question is in scope: the answer must quote an article
-            else:
-                good = expect is None or expect in reply
-            if expect == "案件编号":
-                m = CASE_NO.search(reply)
-                out.case_no = m.group(0) if m else None
-                good = good and out.case_no is not None
+            good = judge_reply(out, kind, reply, expect)
             out.turns.append(Turn(kind, latency, True, good, None if good else f"unexpected reply to {said!r}"))
             if not good:
                 return out  # the conversation went off script: a real consumer would start over
@@ -438,15 +445,7 @@ def run_wechat_conversation(wx: WechatSetup, seed: int, deadline: float, timeout
                 turn.error = f"bot down ({turn.reply})"
                 out.turns.append(turn)
                 return out
-            if kind == "retrieval":
-                out.cited = bool(re.search(r"第[一二三四五六七八九十百零\d]+条", reply))
-                good = out.cited  # every scripted question is in scope: the answer must quote an article
-            else:
-                good = expect is None or expect in reply
-            if expect == "案件编号":
-                m = CASE_NO.search(reply)
-                out.case_no = m.group(0) if m else None
-                good = good and out.case_no is not None
+            good = judge_reply(out, kind, reply, expect)
             turn.expected = good
             turn.error = None if good else f"unexpected reply to {said!r}"
             out.turns.append(turn)
@@ -882,6 +881,10 @@ def _think(lv: dict[str, Any]) -> str:
     return "–".join(f"{x:g}" for x in lv.get("think_s", (0, 0)))
 
 
+def _pcts(stats: dict[str, Any], keys: tuple[str, ...] = ("p50_ms", "p95_ms", "p99_ms")) -> str:
+    return " / ".join(_f(stats[k]) for k in keys)
+
+
 def table(levels: list[dict[str, Any]]) -> str:
     """Web consumers."""
     head = ("| N | think s | turns | turns/s | retrieval p50/p95/p99 ms | other p50/p95/p99 ms | errors | unexpected "
@@ -891,8 +894,8 @@ def table(levels: list[dict[str, Any]]) -> str:
         r, o = lv["retrieval"], lv["other"]
         rows.append(
             f"| {_n(lv)} | {_think(lv)} | {lv['turns']} | {lv['turns_per_s']} "
-            f"| {_f(r['p50_ms'])} / {_f(r['p95_ms'])} / {_f(r['p99_ms'])} (n={r['n']}) "
-            f"| {_f(o['p50_ms'])} / {_f(o['p95_ms'])} / {_f(o['p99_ms'])} (n={o['n']}) "
+            f"| {_pcts(r)} (n={r['n']}) "
+            f"| {_pcts(o)} (n={o['n']}) "
             f"| {lv['errors']} | {lv['unexpected_replies']} | {lv['cases_opened']} | {lv['wall_s']} |"
         )
     return "\n".join(rows)
@@ -907,9 +910,9 @@ def wechat_table(levels: list[dict[str, Any]]) -> str:
         r, d = lv["response"], lv["push_delay_s"]
         rows.append(
             f"| {_n(lv)} | {_think(lv)} | {lv['turns']} | {lv['turns_per_s']} "
-            f"| {_f(r['p50_ms'])} / {_f(r['p95_ms'])} / {_f(r['p99_ms'])} / {_f(r['max_ms'])} (n={r['n']}) "
+            f"| {_pcts(r, ('p50_ms', 'p95_ms', 'p99_ms', 'max_ms'))} (n={r['n']}) "
             f"| {lv['over_5s']} | {lv['passive']} | {lv['pushed']} | {lv['push_lost']} "
-            f"| {_f(d['p50'])} / {_f(d['p95'])} / {_f(d['max'])} "
+            f"| {_pcts(d, ('p50', 'p95', 'max'))} "
             f"| {lv['errors']} | {lv['unexpected_replies']} | {lv['cases_opened']} | {lv['wall_s']} |"
         )
     return "\n".join(rows)
