@@ -1,4 +1,4 @@
-"""Case actions: eligibility summary, submission, status, and the consumer's answer to offers."""
+"""Case actions: submission after the intake, status, and the consumer's answer to offers."""
 
 from __future__ import annotations
 
@@ -6,76 +6,16 @@ import logging
 from typing import Any
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import SlotSet
+from rasa_sdk.events import FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.facts import FORM_SLOTS, facts_from_slots
 from actions.runtime import channel_of, clock, db_session, today
 
 logger = logging.getLogger(__name__)
 
-CONFIRM_BUTTONS = [
-    {"title": "确认提交", "payload": "/affirm"},
-    {"title": "先不提交", "payload": "/deny"},
-]
-
-
-def _mask_phone(phone: str | None) -> str:
-    from knowledge.normalize import mask_phone
-
-    return mask_phone(phone) if phone else "未提供"
-
-
-def form_slots(tracker: Tracker) -> dict[str, Any]:
-    return {name: tracker.get_slot(name) for name in FORM_SLOTS}
-
 
 def reset_form() -> list[dict[str, Any]]:
-    return [SlotSet(name, None) for name in (*FORM_SLOTS, "eligibility", "slot_failures")]
-
-
-def summary_lines(slots: dict[str, Any]) -> str:
-    rows = [
-        ("平台", slots.get("platform")),
-        ("店铺", slots.get("shop")),
-        ("订单号", slots.get("order_id")),
-        ("商品", slots.get("product")),
-        ("实付金额", f"{slots['amount']}元" if slots.get("amount") else None),
-        ("下单日期", slots.get("order_date")),
-        ("签收日期", slots.get("signed_date") or "未签收"),
-        ("问题类型", slots.get("problem")),
-        ("经过", slots.get("description")),
-        ("诉求", slots.get("desired_remedy")),
-        ("联系电话", _mask_phone(slots.get("phone"))),
-    ]
-    return "\n".join(f"· {k}：{v if v not in (None, '') else '未提供'}" for k, v in rows)
-
-
-class ActionEligibilitySummary(Action):
-    """After the form: show what we recorded and what the rules engine concludes, then confirm."""
-
-    def name(self) -> str:
-        return "action_eligibility_summary"
-
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain) -> list:
-        slots = form_slots(tracker)
-        if slots.get("consent") is not True:
-            dispatcher.utter_message(
-                text="没有您的同意，我们不能把订单信息和联系方式提供给平台，因此无法代您协商，本次登记已取消。"
-                "您仍可以问我法律问题，或随时说「我要投诉」重新登记。"
-            )
-            return reset_form()
-        from knowledge.rules import decide
-
-        decision = decide(facts_from_slots(slots, today()), today=today()).to_dict()
-        dispatcher.utter_message(text="我记录的投诉信息如下：\n" + summary_lines(slots))
-        if decision.get("explanation"):
-            dispatcher.utter_message(text="初步判断（仅依据法律规定和您提供的信息）：\n" + decision["explanation"])
-        dispatcher.utter_message(
-            text="确认提交后，我会把诉求和法律依据发送给平台，并在这里告诉您平台的答复。现在提交吗？",
-            buttons=CONFIRM_BUTTONS,
-        )
-        return [SlotSet("eligibility", decision)]
+    return [SlotSet("intake", None), SlotSet("intake_answer", None)]
 
 
 def _already_filed(db, sender_id: str, facts: dict[str, Any]):
@@ -98,19 +38,32 @@ def _already_filed(db, sender_id: str, facts: dict[str, Any]):
 
 
 class ActionSubmitComplaint(Action):
+    """After the intake: file the confirmed complaint with its facts and decision, or say that
+    nothing was filed when the consumer declined."""
+
     def name(self) -> str:
         return "action_submit_complaint"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain) -> list:
         from disputes.service import submit_complaint
+        from knowledge.intake.state import Intake
+        from knowledge.intake.summary import problem_label
 
-        slots = form_slots(tracker)
-        if slots.get("consent") is not True or not slots.get("platform"):
+        state = Intake.from_slot(tracker.get_slot("intake"))
+        if state.status == "declined":
+            dispatcher.utter_message(response="utter_not_submitted")
+            return reset_form()
+        if state.status != "confirmed":
             dispatcher.utter_message(text="目前没有待提交的投诉。需要登记请说「我要投诉」。")
             return []
-        facts = facts_from_slots(slots, today())
-        facts["phone"] = slots.get("phone")
+        day = today()
+        facts = state.rule_facts(day)
+        decision = state.decision(day).to_dict()
+        facts["description"] = facts.pop("narrative", None) or facts.get("product") or "（未描述）"
+        facts["problem"] = problem_label(facts)
+        facts.setdefault("desired_remedy", None)
         facts["consent"] = True
+        facts["sources"] = dict(state.sources)
         try:
             with db_session() as db:
                 filed = _already_filed(db, tracker.sender_id, facts)
@@ -127,7 +80,7 @@ class ActionSubmitComplaint(Action):
                     channel=channel_of(tracker.sender_id),
                     sender_id=tracker.sender_id,
                     facts=facts,
-                    decision=tracker.get_slot("eligibility"),
+                    decision=decision,
                     clock=clock(),
                 )
                 case_no = case.case_no
@@ -135,9 +88,12 @@ class ActionSubmitComplaint(Action):
             logger.exception("submitting a complaint failed")
             dispatcher.utter_message(
                 text="抱歉，提交时出了问题，您的信息还在，请稍后回复「确认提交」再试一次。",
-                buttons=[{"title": "确认提交", "payload": "/affirm"}],
+                buttons=[{"title": "确认提交", "payload": "确认提交"}],
             )
-            return []
+            state.status = "open"
+            if "confirm" in state.answered:
+                state.answered.remove("confirm")
+            return [SlotSet("intake", state.to_slot()), FollowupAction("complaint_form")]
         dispatcher.utter_message(
             text=f"投诉已提交。\n案件编号：{case_no}\n当前状态：已提交。我会把诉求和法律依据发给平台，"
             "平台答复后会在这里通知您。随时可以说「查询进度」。"

@@ -72,7 +72,12 @@ class ActionFallback(Action):
         if (tracker.latest_message.get("intent") or {}).get("name") != "nlu_fallback":
             revert = [UserUtteranceReverted()]
         if tracker.active_loop_name is None and (tracker.latest_message.get("text") or "").strip():
+            from actions.intake import story_events
             from actions.legal_qa import answer_legal_question
+
+            story = story_events(dispatcher, tracker)
+            if story is not None:
+                return [SlotSet("fallback_count", 0), *story]  # kept: the intake reads this message
 
             try:
                 if answer_legal_question(dispatcher, tracker, decline_out_of_scope=False):

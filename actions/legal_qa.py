@@ -59,12 +59,20 @@ def answer_legal_question(dispatcher: CollectingDispatcher, tracker: Tracker, to
 
 
 class ActionAnswerLegalQuestion(Action):
+    """A question, or a story: the consumer's own dispute gets the answer for their situation and
+    starts the intake; anything else is answered from the statutes."""
+
     def name(self) -> str:
         return "action_answer_legal_question"
 
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[dict[str, Any]]:
+        from actions.intake import story_events
+
+        story = story_events(dispatcher, tracker)
+        if story is not None:
+            return story
         intent = (tracker.latest_message.get("intent") or {}).get("name")
         answer_legal_question(dispatcher, tracker, INTENT_TOPICS.get(intent))
         return []

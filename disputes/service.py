@@ -379,6 +379,15 @@ def status_dict(case: Case) -> dict[str, Any]:
     }
 
 
+def case_record(session: Session, case_no: str) -> dict[str, Any] | None:
+    """Everything stored with a case, for operators (CLI): facts, decision, state and timeline.
+    Personal data stays on the consumer row and is not included."""
+    case = session.scalars(select(Case).where(Case.case_no == case_no.strip().upper())).first()
+    if case is None:
+        return None
+    return {**status_dict(case), "facts": dict(case.facts or {}), "decision": case.decision}
+
+
 def case_status(session: Session, case_no: str, *, sender_id: str, channel: str | None = None) -> dict[str, Any]:
     """State (Chinese label), next deadline, offers and timeline of the sender's own case.
     Raises CaseNotFound / AccessDenied (both CaseAccessError) otherwise."""

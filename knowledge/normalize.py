@@ -201,6 +201,8 @@ def normalize_amount(text: str, *, maximum: Decimal = MAX_AMOUNT) -> AmountResul
     else:
         s = re.sub(r"(左右|多)$", "", s)
         value = _to_decimal(s, raw)
+    if not value.is_finite() or value.adjusted() > 12:
+        raise NormalizationError(f"金额“{raw[:20]}”不像是一笔网购金额，请核对后再说。")
     value = value.quantize(Decimal("0.01"))
     if value <= 0:
         raise NormalizationError(f"金额必须大于0：“{raw}”。")

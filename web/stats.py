@@ -33,7 +33,7 @@ from web.forms import register_error_pages
 bp = Blueprint("stats", __name__, url_prefix="/stats")
 register_error_pages(bp)
 
-PROBLEMS_FILE = Path(__file__).resolve().parent.parent / "actions" / "problems.yml"
+PROBLEMS_FILE = Path(__file__).resolve().parent.parent / "knowledge" / "intake" / "problems.yaml"
 FALLBACK_ISSUES = ["质量问题", "与描述不符", "假货", "拒绝七天无理由", "发货延迟", "丢件", "个人信息泄露", "其他"]
 OTHER_ISSUE = "其他"
 OTHER_PLATFORM = "其他平台"
@@ -47,7 +47,7 @@ def issue_types() -> list[str]:
     """The issue types the complaint form offers (its fixed list; free text never leaves the case)."""
     try:
         data = yaml.safe_load(PROBLEMS_FILE.read_text(encoding="utf-8"))
-        names = [str(n) for n in (data.get("problems") or {})]
+        names = [str(p["name"]) for p in (data.get("problems") or [])]
     except (OSError, yaml.YAMLError, AttributeError):
         names = []
     names = names or list(FALLBACK_ISSUES)

@@ -118,7 +118,10 @@ def _in_scope(f: Facts, r: SevenDay) -> bool:
         r.cite("service_not_goods")
         r.note("这是服务而非商品，七日无理由退货只适用于以网络等远程方式购买的商品。")
         out = True
-    if f.channel == "food_delivery" or "catering" in f.category:
+    # On a food-delivery app only prepared food is catering; sealed goods a shop sends through the
+    # app (a charging cable from a convenience store) are an ordinary distance sale.
+    meal = f.flag("food") or not f.text("product")
+    if "catering" in f.category or (f.channel == "food_delivery" and meal):
         r.code("CATERING_SERVICE")
         r.note("外卖餐饮属于即时餐饮服务，不适用七日无理由退货。")
         out = True

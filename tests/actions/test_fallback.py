@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import re
 
-from rasa_sdk.events import SlotSet, UserUtteranceReverted
+from rasa_sdk.events import FollowupAction, SlotSet, UserUtteranceReverted
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.handoff import ActionFallback
@@ -26,7 +26,7 @@ def fallback(text: str, active_loop: str | None = None, fallback_count: int = 0,
 
 
 def test_an_unrecognised_consumer_question_is_answered_from_the_statutes() -> None:
-    messages, events = fallback("网上买的手机用了二十天就坏了，能要求换新的吗")
+    messages, events = fallback("三包期内的商品出了质量问题，可以要求换货吗")
     text = "\n".join(m.get("text") or "" for m in messages)
     cited = CITATION.findall(text)
     assert cited, text
@@ -58,3 +58,10 @@ def test_as_the_policies_core_fallback_it_answers_and_reverts_the_message() -> N
     messages, events = fallback("嗯嗯好的吧", intent="inform")
     assert [m.get("response") for m in messages] == ["utter_default"]
     assert events == [UserUtteranceReverted(), SlotSet("fallback_count", 1)]
+
+
+def test_an_unrecognised_story_is_answered_for_the_situation_and_starts_the_intake() -> None:
+    messages, events = fallback("网上买的手机用了二十天就坏了，能要求换新的吗")
+    text = "\n".join(m.get("text") or "" for m in messages)
+    assert text.startswith("根据您说的情况") and CITATION.search(text)
+    assert events[0] == SlotSet("fallback_count", 0) and events[-1] == FollowupAction("complaint_form")

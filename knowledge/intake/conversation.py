@@ -1,0 +1,225 @@
+"""One turn of the complaint intake, free of Rasa: read the message, answer what was asked,
+update the facts and choose the next question.
+
+`advance` reads a message as the answer to the question being asked (even when it looks like a
+question or an unrelated phrase), otherwise as a correction, a question about the consumer's own
+case (answered with the decision for the facts so far) or a general legal question (answered
+from the statutes); it never loops: after repeated failures a question is skipped. `question`
+renders the next question with its quick replies; `situation` is the answer for the facts so far.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from typing import Any
+
+from knowledge.rules.common import cn_date
+
+from . import policy
+from .reader import AnswerError, Reading, is_unknown, read_answer, read_story
+from .state import Intake
+from .summary import understood
+
+Message = dict[str, Any]
+
+MAX_FAILURES = 2
+MAX_PHONE_FAILURES = 3
+_CONFIRM_YES = re.compile(r"^(确认|同意|提交|对|对的|是的|是|没问题|没错|好的|好|可以|行|嗯|ok|OK|确认无误)")
+_CONFIRM_NO = re.compile(r"(先不提交|不提交|暂不提交|不要提交|取消|不投诉|不用投诉|算了|不用了|先不)")
+_DECLINE = re.compile(r"^(不用投诉|不投诉|不用了|不需要|不想投诉|先不投诉|算了)")
+_SITUATION_CUES = re.compile(r"(还能|能不能|可以|能)(退|赔|要|换|修)|谁(算)?(得)?对|多少|合法|怎么办|咋办|能赔|能要|算不算|有没有道理")
+_ANSWER_LABELS = {
+    "platform": "购买渠道", "product": "商品", "signed_date": "签收日期", "return_request_date": "提出退货的日期",
+    "condition": "商品状态", "price_yuan": "实付金额", "loss_yuan": "损失", "order_id": "订单号",
+    "phone": "联系电话", "order_date": "下单日期", "merchant_exclusion_confirmed": "是否确认过不退",
+    "platform_provided_seller_info": "平台是否提供了商家信息", "seller_type": "卖家身份",
+}
+
+
+def question(state: Intake, today: date, route_note: str | None = None) -> Message:
+    """The message that asks `state.asking` (the confirmation shows the summary and decision)."""
+    spec = policy.catalogue()[state.asking or "story"]
+    buttons = [{"title": b, "payload": b} for b in spec.get("buttons") or []]
+    if state.asking == "confirm":
+        return confirmation(state, today, route_note)
+    if state.asking != "story" and not state.answered and state.facts:
+        buttons.append({"title": "不用投诉", "payload": "不用投诉"})
+    return {"text": spec["text"], "buttons": buttons}
+
+
+def confirmation(state: Intake, today: date, route_note: str | None = None) -> Message:
+    facts = state.rule_facts(today)
+    decision = state.decision(today)
+    platform = facts.get("platform") or "平台"
+    lines = ["我理解的情况是：", understood(facts, []), "", "初步判断（依据法律规定和您提供的信息）：",
+             decision.explanation(quotes=False)]
+    if route_note:
+        lines += ["", route_note]
+    lines += ["", f"确认提交即表示您同意：把以上订单信息和联系方式提供给{platform}和处理本纠纷的人员，仅用于处理本次纠纷。",
+              "有不对的地方直接告诉我，例如「签收日期是11月20号」「金额是899元」。",
+              policy.catalogue()["confirm"]["text"]]
+    buttons = [{"title": b, "payload": b} for b in policy.catalogue()["confirm"]["buttons"]]
+    return {"text": "\n".join(lines), "buttons": buttons}
+
+
+def situation(state: Intake, today: date) -> str:
+    """The answer for the consumer's own situation: the decision on the facts so far, quoted."""
+    decision = state.decision(today)
+    return "根据您说的情况：\n" + decision.explanation(quotes=True)
+
+
+def starts_intake(reading: Reading) -> bool:
+    """A message that tells a dispute of the consumer's own (not just a question about the law)."""
+    return len(reading.case_facts) >= 2 or (
+        len(reading.case_facts) == 1 and reading.own_case and not reading.question
+    )
+
+
+def informative(decision) -> bool:
+    """Whether the decision on the facts so far says something (else the law is quoted instead)."""
+    return decision.seven_day_return_eligible is not None or bool(decision.reason_codes)
+
+
+def begin(state: Intake, text: str, today: date) -> list[Message]:
+    """A story told outside the intake: take its facts and answer the consumer's situation. No
+    message when the facts so far decide nothing yet (the caller answers from the statutes)."""
+    reading = read_story(text, today)
+    state.add_story(text)
+    state.apply(reading, override=True)
+    state.asking = None
+    messages: list[Message] = []
+    if informative(state.decision(today)):
+        messages.append({"text": situation(state, today)})
+    return messages + _contradictions(state, today)
+
+
+def advance(state: Intake, text: str, today: date, *, answer_question=None) -> list[Message]:
+    """Handle one consumer message inside the intake; sets `state.asking` to the next question
+    (None when the intake is finished: confirmed or declined). `answer_question(text)` answers a
+    general legal question (retrieval), returning a message or None."""
+    text = (text or "").strip()
+    messages: list[Message] = []
+    asking = state.asking
+    if asking is None:
+        if text and text not in state.story:
+            reading = read_story(text, today)
+            if reading.case_facts:
+                state.add_story(text)
+                state.apply(reading)
+    elif asking == "confirm":
+        messages += _confirm(state, text, today, answer_question)
+    elif _DECLINE.match(text):
+        state.status = "declined"
+    elif asking == "story":
+        messages += _story(state, text, today, answer_question)
+    else:
+        messages += _answer(state, asking, text, today, answer_question)
+    messages += _contradictions(state, today)
+    state.asking = state.next_question(today)
+    return messages
+
+
+def _story(state: Intake, text: str, today: date, answer_question) -> list[Message]:
+    reading = read_story(text, today)
+    if not reading.case_facts and reading.question:
+        return _answer_a_question(state, text, reading, today, answer_question)
+    state.add_story(text)
+    state.apply(reading)
+    state.mark_answered("story")
+    return []
+
+
+def _answer(state: Intake, asking: str, text: str, today: date, answer_question) -> list[Message]:
+    key = policy.catalogue()[asking].get("fact", asking)
+    if is_unknown(text):
+        state.mark_answered(asking)
+        return [{"text": "好的，这一项先空着。"}]
+    try:
+        reading = read_answer(asking, text, today, state.facts)
+    except AnswerError as exc:
+        story = read_story(text, today)
+        if story.correction and story.facts:
+            changed = state.apply(story, override=True)
+            state.add_story(text)
+            return [_corrected(state, changed)]
+        if story.question and not story.case_facts:
+            return _answer_a_question(state, text, story, today, answer_question)
+        return _failed(state, asking, exc.message)
+    override = set(reading.facts) if reading.correction else {key}
+    changed = state.apply(reading, override=override)
+    if asking != "phone" and len(reading.case_facts) > 1:
+        state.add_story(text)
+    state.mark_answered(asking)
+    others = [k for k in changed if k != key and k in _ANSWER_LABELS and reading.correction]
+    return [_corrected(state, others)] if others else []
+
+
+def _failed(state: Intake, asking: str, hint: str) -> list[Message]:
+    count = state.failures.get(asking, 0) + 1
+    state.failures[asking] = count
+    limit = MAX_PHONE_FAILURES if asking == "phone" else MAX_FAILURES
+    if count >= limit:
+        state.mark_answered(asking)
+        if asking == "phone":
+            return [{"text": f"{hint}\n联系电话先空着，提交后可以在案件页补充；需要人工协助请说「转人工」。"}]
+        return [{"text": f"{hint}\n这一项先跳过，不影响继续登记。"}]
+    return [{"text": hint}]
+
+
+def _confirm(state: Intake, text: str, today: date, answer_question) -> list[Message]:
+    reading = read_story(text, today)
+    if _CONFIRM_NO.search(text):
+        state.status = "declined"
+        return []
+    if _CONFIRM_YES.match(text) and not reading.case_facts:
+        state.status = "confirmed"
+        state.mark_answered("confirm")
+        return []
+    if reading.case_facts or reading.correction:
+        if not reading.case_facts:
+            return [{"text": "请直接告诉我正确的内容，例如「签收日期是11月20号」「金额是899元」。"}]
+        changed = state.apply(reading, override=True)
+        state.add_story(text)
+        return [_corrected(state, changed)]
+    if reading.question:
+        return _answer_a_question(state, text, reading, today, answer_question)
+    return [{"text": "请回复「确认无误，同意提交」，或直接告诉我哪里不对；不想提交请回复「先不提交」。"}]
+
+
+def _answer_a_question(state: Intake, text: str, reading: Reading, today: date, answer_question) -> list[Message]:
+    if state.facts and (reading.own_case or _SITUATION_CUES.search(text)):
+        return [{"text": situation(state, today)}]
+    if answer_question is not None:
+        answer = answer_question(text)
+        if answer:
+            return [answer]
+    return [{"text": "这个问题我先记下了，登记完成后可以继续问我。"}]
+
+
+def _corrected(state: Intake, keys: list[str]) -> Message:
+    shown = []
+    for key in keys:
+        if key not in _ANSWER_LABELS:
+            continue
+        value = state.facts.get(key)
+        try:
+            value = cn_date(date.fromisoformat(str(value)))
+        except ValueError:
+            pass
+        if key == "phone":
+            continue
+        if key in ("price_yuan", "loss_yuan") and value is not None:
+            value = f"{float(value):g}元"
+        shown.append(f"{_ANSWER_LABELS[key]}：{value if value is not None else '无'}")
+    if not shown:
+        return {"text": "好的，已记下。"}
+    return {"text": "好的，已更正——" + "；".join(shown)}
+
+
+def _contradictions(state: Intake, today: date) -> list[Message]:
+    out = []
+    for key, message in policy.contradictions(state.rule_facts(today), today):
+        state.forget(key)
+        out.append({"text": message})
+    return out

@@ -1,0 +1,124 @@
+"""The story reader: facts in the rules engine's keys from the consumer's own words."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from knowledge.intake.reader import AnswerError, read_answer, read_story
+
+TODAY = date(2026, 12, 6)
+
+
+def test_a_seven_day_story_in_one_message() -> None:
+    r = read_story("我11月29号签收的一件毛衣，吊牌没拆，今天12月6号跟商家申请七天无理由，"
+                   "客服说签收当天算第一天，已经超过七天了。到底谁对？", TODAY)
+    assert r.facts["signed_date"] == "2026-11-29"
+    assert r.facts["return_request_date"] == "2026-12-06"
+    assert r.facts["condition"] == "intact"
+    assert r.facts["product"] == "毛衣"
+    assert r.question and r.own_case
+    assert "签收" in r.sources["signed_date"]
+
+
+@pytest.mark.parametrize(("text", "condition"), [
+    ("衣服吊牌都在，没穿过", "intact"),
+    ("包装都没拆过", "intact"),
+    ("拆开看了看颜色，没用", "opened"),
+    ("已经用了一个星期了", "used"),
+    ("吊牌剪掉了", "used"),
+    ("孩子不小心把它摔坏了", "damaged_by_consumer"),
+    ("用了一张50元优惠券，商品没拆封", "intact"),
+])
+def test_condition_with_negation(text: str, condition: str) -> None:
+    assert read_story(text, TODAY).facts.get("condition") == condition
+
+
+def test_amount_roles_price_loss_fee_coupon() -> None:
+    r = read_story("一件300块的裙子，我付了260块钱，用了40元优惠券，分期手续费12块", TODAY)
+    assert r.facts["price_yuan"] == 260.0 and r.facts["card_fee_yuan"] == 12.0
+    r = read_story("在某宝买的暖风机，299，用了两天就冒烟把沙发烧了，损失两千多", TODAY)
+    assert r.facts["price_yuan"] == 299.0 and r.facts["loss_yuan"] == 2000.0
+    assert r.facts["defect_caused_harm"] is True and r.facts["platform"] == "淘宝"
+
+
+def test_any_platform_name_and_its_channel() -> None:
+    r = read_story("在星河优品上买了个空气炸锅，收到就坏了", TODAY)
+    assert r.facts["platform"] == "星河优品" and r.facts["channel"] == "marketplace"
+    r = read_story("在美味到家外卖App上从超市点了一盒鸡蛋", TODAY)
+    assert r.facts["channel"] == "food_delivery"
+    r = read_story("在健身房小程序上办了张季卡，1800", TODAY)
+    assert r.facts["channel"] == "seller_own_site" and r.facts["service_not_goods"] is True
+    r = read_story("京东自营买的冰箱", TODAY)
+    assert r.facts["platform"] == "京东" and r.facts["channel"] == "platform_self_operated"
+    r = read_story("在闲鱼上从个人手里买的二手相机", TODAY)
+    assert r.facts["channel"] == "secondhand_marketplace" and r.facts["seller_type"] == "individual_non_business"
+
+
+def test_seller_and_platform_facts() -> None:
+    r = read_story("买的扫地机器人坏了，店铺已经关了，商家联系不上，平台也不提供商家的联系方式", TODAY)
+    assert r.facts["seller_reachable"] is False
+    assert r.facts["platform_provided_seller_info"] is False
+    r = read_story("下单时弹窗写着“本商品激活后不支持七天无理由退货”，我点了确认", TODAY)
+    assert r.facts["merchant_exclusion_category"] is True and r.facts["merchant_exclusion_confirmed"] is True
+
+
+def test_food_and_fraud() -> None:
+    r = read_story("68块买的进口奶粉，罐子上没有中文标签，抽检不合格", TODAY)
+    assert r.facts["food"] is True and r.facts["food_safety_violation"] is True
+    assert "defect" not in r.facts and "fraud" not in r.facts
+    r = read_story("标着“真丝”的围巾，送检说是涤纶", TODAY)
+    assert r.facts["fraud"] is True
+
+
+def test_a_general_question_has_no_case_facts() -> None:
+    r = read_story("七天无理由退货从哪天开始算？", TODAY)
+    assert not r.case_facts and r.question
+
+
+def test_dates_that_cannot_be_are_reported_not_taken() -> None:
+    r = read_story("2月30号收到的", TODAY)
+    assert "signed_date" not in r.facts and any("不存在" in p for p in r.problems)
+
+
+@pytest.mark.parametrize(("question", "text", "key", "value"), [
+    ("platform", "品牌官网", "channel", "seller_own_site"),
+    ("platform", "实体店", "channel", "offline_store"),
+    ("platform", "火星优选", "platform", "火星优选"),
+    ("product", "临期饼干礼盒", "merchant_exclusion_category", True),
+    ("product", "减肥咖啡（检出违禁成分）", "food_safety_violation", True),
+    ("product", "温泉酒店套餐", "service_not_goods", True),
+    ("product", "假冒的名牌包", "product", "假冒的名牌包"),
+    ("price_yuan", "0元", "price_yuan", 0.0),
+    ("price_yuan", "三百五", "price_yuan", 350.0),
+    ("signed_date", "还没收到", "signed_date", None),
+    ("signed_date", "是上周五签收的吗？", "signed_date", "2026-11-27"),
+    ("condition", "没拆封/吊牌都在", "condition", "intact"),
+    ("merchant_exclusion_confirmed", "没有确认过", "merchant_exclusion_confirmed", False),
+    ("order_id", "没有", "order_id", None),
+    ("phone", "138 1234 5678", "phone", "13812345678"),
+])
+def test_answers_are_taken_even_when_they_look_like_something_else(question, text, key, value) -> None:
+    assert read_answer(question, text, TODAY).facts[key] == value
+
+
+@pytest.mark.parametrize(("question", "text", "hint"), [
+    ("signed_date", "2026年12月20号", "将来"),
+    ("phone", "12345", "手机号"),
+    ("condition", "随便", "状态"),
+    ("order_id", "订单号是abc", "订单号"),
+])
+def test_bad_answers_get_a_chinese_hint(question, text, hint) -> None:
+    with pytest.raises(AnswerError) as err:
+        read_answer(question, text, TODAY)
+    assert hint in err.value.message
+
+
+def test_readers_are_bounded_on_long_input() -> None:
+    import time
+
+    for text in ("点" * 1990 + "x", "1" * 2000, "月" * 1000 + "号" * 1000, "在" * 2000):
+        start = time.perf_counter()
+        read_story(text, TODAY)
+        assert time.perf_counter() - start < 2.0
