@@ -76,7 +76,7 @@ class ValidateComplaintForm(Action):
             if text and text not in state.story:
                 reading = read_story(text, day)
                 if reading.case_facts:
-                    messages = conversation.begin(state, text, day) if conversation.starts_intake(reading) else []
+                    messages = conversation.begin(state, text, day) if conversation.starts_intake(reading, text) else []
                     if not messages:
                         state.add_story(text)
                         state.apply(reading)
@@ -119,7 +119,7 @@ def story_events(dispatcher: CollectingDispatcher, tracker: Tracker) -> list[Eve
         return None
     day = today()
     reading = read_story(text, day)
-    if not conversation.starts_intake(reading):
+    if not conversation.starts_intake(reading, text):
         return None
     state = load(tracker)
     if state.status != "open":

@@ -217,6 +217,8 @@ class Consumer:
             return "点过确认" if f.get("merchant_exclusion_confirmed") else "没有确认过"
         if question == "platform_provided_seller_info":
             return "提供了" if f.get("platform_provided_seller_info") else "没有提供"
+        if question == "seller_type":
+            return "个人卖自己的闲置" if f.get("seller_type") == "individual_non_business" else "是商家开的店铺"
         if question == "price_yuan":
             return f"{yuan(f.get('price_yuan') or 0)}元"
         if question == "loss_yuan":
@@ -372,9 +374,21 @@ class CaseResult:
     questions: list[str | None]
     fields: dict[str, dict[str, Any]]
     all_five: bool
+    engine_equal: bool  # the five fields equal the rules engine's on the case's true facts
     read_from: str | None
     state: str | None
     seconds: float
+
+
+def engine_on_true_facts(case: dict[str, Any]) -> dict[str, Any]:
+    """What the rules engine decides on the case's structured facts and narrative: the chat's
+    decision should equal it (the expectation may differ where the engine itself is wrong)."""
+    from knowledge.rules import decide
+    from knowledge.rules.narrative import enrich
+
+    facts = case["facts"]
+    today = date.fromisoformat(facts["complaint_date"])
+    return decide(enrich(facts, case["narrative"]), today=today).to_dict()
 
 
 def run_case(http: requests.Session, rasa_url: str, database_url: str, case: dict[str, Any], file: str,
@@ -391,13 +405,15 @@ def run_case(http: requests.Session, rasa_url: str, database_url: str, case: dic
             conv.error = f"cannot read {conv.case_no}: {type(exc).__name__}: {exc}"
     decision = (stored or {}).get("decision")
     fields = score(decision, case["expected"])
+    on_true_facts = score(decision, engine_on_true_facts(case))
     filed = conv.case_no is not None
     result = CaseResult(
         id=case["id"], file=file, sender=conv.sender, filed=filed, stuck=conv.stuck is not None,
         stuck_reason=conv.stuck, error=conv.error, case_no=conv.case_no,
         answers_after_story=conv.answers_after_story if filed else None,
         unrecognised_turns=conv.unrecognised, questions=conv.questions, fields=fields,
-        all_five=all(f["ok"] for f in fields.values()), read_from=source,
+        all_five=all(f["ok"] for f in fields.values()),
+        engine_equal=all(f["ok"] for f in on_true_facts.values()), read_from=source,
         state=(stored or {}).get("state"), seconds=round(time.perf_counter() - t0, 2))
     return result, conv, stored
 
@@ -409,6 +425,7 @@ def summarize(results: list[CaseResult]) -> dict[str, Any]:
     answers = [r.answers_after_story for r in results if r.filed and r.answers_after_story is not None]
     acc = {name: (sum(r.fields[name]["ok"] for r in results) / n if n else None) for name in FIELDS}
     acc["all_five"] = sum(r.all_five for r in results) / n if n else None
+    acc["engine_equal"] = sum(r.engine_equal for r in results) / n if n else None
     return {
         "cases": n,
         "filed": sum(r.filed for r in results),
@@ -424,7 +441,7 @@ def summarize(results: list[CaseResult]) -> dict[str, Any]:
 
 SHORT = {"seven_day_return_eligible": "7-day eligible", "seven_day_deadline": "7-day deadline",
          "platform_liable": "platform liable", "punitive_multiple": "punitive ×",
-         "punitive_amount": "punitive ¥", "all_five": "all five"}
+         "punitive_amount": "punitive ¥", "all_five": "all five", "engine_equal": "= engine on true facts"}
 
 
 def _pct(x: float | None) -> str:
@@ -437,7 +454,7 @@ def _num(x: float | None) -> str:
 
 def case_table(results: list[CaseResult]) -> str:
     """One row per case: ✓/✗ per field, answers after the story, why it stopped."""
-    head = ["case", "filed", "answers", *(SHORT[f] for f in FIELDS), "all five", "note"]
+    head = ["case", "filed", "answers", *(SHORT[f] for f in FIELDS), "all five", "= engine", "note"]
     rows = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for r in results:
         marks = ["✓" if r.fields[f]["ok"] else "✗" for f in FIELDS]
@@ -445,18 +462,20 @@ def case_table(results: list[CaseResult]) -> str:
                  for f in FIELDS if r.filed and not r.fields[f]["ok"]]
         note = r.error or r.stuck_reason or "; ".join(wrong)
         rows.append("| " + " | ".join([r.id, "yes" if r.filed else "no", _num(r.answers_after_story), *marks,
-                                       "✓" if r.all_five else "✗", note.replace("|", "/")]) + " |")
+                                       "✓" if r.all_five else "✗", "✓" if r.engine_equal else "✗",
+                                       note.replace("|", "/")]) + " |")
     return "\n".join(rows)
 
 
 def summary_table(summaries: dict[str, dict[str, Any]]) -> str:
-    head = ["file", "filed", "stuck", "answers median / mean", *(SHORT[f] for f in (*FIELDS, "all_five"))]
+    head = ["file", "filed", "stuck", "answers median / mean",
+            *(SHORT[f] for f in (*FIELDS, "all_five", "engine_equal"))]
     rows = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for name, s in summaries.items():
         rows.append("| " + " | ".join([
             name, f"{s['filed']}/{s['cases']}", str(s["stuck"]),
             f"{_num(s['answers_after_story_median'])} / {_num(s['answers_after_story_mean'])}",
-            *(_pct(s["accuracy"][f]) for f in (*FIELDS, "all_five"))]) + " |")
+            *(_pct(s["accuracy"][f]) for f in (*FIELDS, "all_five", "engine_equal"))]) + " |")
     return "\n".join(rows)
 
 

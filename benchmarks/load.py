@@ -82,12 +82,11 @@ LEGAL_QUESTIONS = [
 ]
 SHOPS = ["沙盒数码旗舰店", "沙盒家居专营店", "沙盒服饰小铺", "沙盒母婴优选店", "沙盒运动户外店"]
 PRODUCTS = [("蓝牙耳机", 199), ("电热水壶", 89), ("羽绒服", 459), ("婴儿推车", 899), ("登山鞋", 329)]
-PROBLEMS = [  # problem types of actions/problems.yml, as the form's quick replies offer them
-    ("拒绝七天无理由", "签收第二天申请退货，商家说拆了包装就不给退"),
-    ("质量问题", "用了两天就开不了机，联系客服一直不回"),
-    ("与描述不符", "页面写的是纯棉，收到的是化纤的，吊牌还在"),
+STORIES = [  # what happened, as a consumer tells it (the intake reads the condition and problem)
+    "不想要了，申请七天无理由，商家说拆了包装就不给退",
+    "用了两天就开不了机，联系客服一直不回",
+    "和描述不符，页面写纯棉收到的是化纤，吊牌还在",
 ]
-REMEDIES = ["退货退款", "退款", "换货"]
 
 
 # ---------------------------------------------------------------- the simulated consumer
@@ -119,26 +118,17 @@ def conversation_script(rng: random.Random, today: datetime) -> list[tuple[str, 
     """(kind, what the consumer says, a fragment the bot's reply should contain)."""
     shop = rng.choice(SHOPS)
     product, price = rng.choice(PRODUCTS)
-    problem, description = rng.choice(PROBLEMS)
-    ordered = today - timedelta(days=rng.randint(4, 6))
+    story = rng.choice(STORIES)
     signed = today - timedelta(days=rng.randint(1, 3))
     phone = f"13{rng.randint(0, 9)}{rng.randint(10_000_000, 99_999_999)}"
     return [
         ("retrieval", rng.choice(LEGAL_QUESTIONS), None),
-        ("form", "我要投诉", "平台"),
-        ("form", "沙盒商城", "店铺"),
-        ("form", shop, "订单号"),
-        ("form", str(rng.randint(10**15, 10**16 - 1)), "商品"),
-        ("form", product, "多少钱"),
-        ("form", f"{price}元", "下的单"),
-        ("form", f"{ordered.year}年{ordered.month}月{ordered.day}日", "签收"),
-        ("form", f"{signed.year}年{signed.month}月{signed.day}日", "问题"),
-        ("form", problem, "发生了什么"),
-        ("form", description, "解决"),
-        ("form", rng.choice(REMEDIES), "手机号"),
-        ("form", phone, "同意"),
-        ("form", "/affirm", "现在提交吗"),
-        ("form", "/affirm", "案件编号"),
+        ("form", "我要投诉", "请把经过告诉我"),
+        ("form", f"在沙盒商城的{shop}买的{product}，{price}元，{story}", "签收"),
+        ("form", f"{signed.month}月{signed.day}号签收的", "订单号"),
+        ("form", str(rng.randint(10**15, 10**16 - 1)), "手机号"),
+        ("form", phone, "我理解的情况是"),
+        ("form", "确认无误，同意提交", "案件编号"),
         ("status", "查一下{case_no}", "{case_no}"),
     ]
 

@@ -27,6 +27,7 @@ MAX_FAILURES = 2
 MAX_PHONE_FAILURES = 3
 _CONFIRM_YES = re.compile(r"^(确认|同意|提交|对|对的|是的|是|没问题|没错|好的|好|可以|行|嗯|ok|OK|确认无误)")
 _CONFIRM_NO = re.compile(r"(先不提交|不提交|暂不提交|不要提交|取消|不投诉|不用投诉|算了|不用了|先不)")
+_COMPLAIN = re.compile(r"^(我要|我想|帮我|我需要|我想要|我要去)?(投诉|维权|登记投诉|申请投诉|投诉商家|投诉他们)[了吧啊呀。！!]*$")
 _DECLINE = re.compile(r"^(不用投诉|不投诉|不用了|不需要|不想投诉|先不投诉|算了)")
 _SITUATION_CUES = re.compile(r"(还能|能不能|可以|能)(退|赔|要|换|修)|谁(算)?(得)?对|多少|合法|怎么办|咋办|能赔|能要|算不算|有没有道理")
 _ANSWER_LABELS = {
@@ -69,10 +70,20 @@ def situation(state: Intake, today: date) -> str:
     return "根据您说的情况：\n" + decision.explanation(quotes=True)
 
 
-def starts_intake(reading: Reading) -> bool:
-    """A message that tells a dispute of the consumer's own (not just a question about the law)."""
-    return len(reading.case_facts) >= 2 or (
-        len(reading.case_facts) == 1 and reading.own_case and not reading.question
+ANCHORS = ("order_date", "signed_date", "return_request_date", "seller_received_return_date", "price_yuan",
+           "platform", "shop", "loss_yuan")
+_NOT_TOPICS = (*ANCHORS, "channel", "return_request_mentioned", "desired_remedy")
+
+
+def starts_intake(reading: Reading, text: str) -> bool:
+    """A message that tells a dispute of the consumer's own, not a question about the law that
+    mentions goods: a detail of one purchase (a date, the amount, the platform) with what went
+    wrong, several facts at once, or a long first-person account."""
+    anchors = [k for k in ANCHORS if reading.facts.get(k) is not None]
+    topics = [k for k in reading.facts if k not in _NOT_TOPICS]
+    return bool(
+        (anchors and topics) or len(anchors) >= 2 or len(topics) >= 3
+        or (len(topics) >= 2 and len(text) >= 40 and "我" in text)
     )
 
 
@@ -107,6 +118,8 @@ def advance(state: Intake, text: str, today: date, *, answer_question=None) -> l
             if reading.case_facts:
                 state.add_story(text)
                 state.apply(reading)
+    elif _COMPLAIN.match(text):
+        messages.append({"text": "好的，正在为您登记投诉，请接着回答下面的问题。"})
     elif asking == "confirm":
         messages += _confirm(state, text, today, answer_question)
     elif _DECLINE.match(text):

@@ -58,7 +58,7 @@ def _signed_probe(facts: dict[str, Any], today: date) -> list[Any]:
 
 
 def _request_probe(facts: dict[str, Any], today: date) -> list[Any] | None:
-    if not facts.get("return_request_mentioned"):
+    if not (facts.get("return_request_mentioned") or facts.get("seller_received_return_date")):
         return None
     signed = date.fromisoformat(facts["signed_date"]) if facts.get("signed_date") else None
     if signed is None:

@@ -30,7 +30,7 @@ from knowledge.normalize import (
 
 SPEC_FILE = Path(__file__).with_name("reader.yaml")
 MAX_TEXT = 2000  # the longest message any reader looks at (the chat accepts no more)
-_SEP = "，,。；;！!？?\n"
+_SEP = "，,。；;！!？?\n \u3000"
 _CLAUSE_END = re.compile(f"[{_SEP}]")
 _QUOTE = re.compile(r"[“\"「『](.{2,60}?)[”\"」』]")
 _DATE_RE = re.compile(
@@ -44,6 +44,10 @@ _DATE_RE = re.compile(
 _REQUEST_MENTIONED = re.compile(
     r"(申请|要求|提出)[^，。；]{0,8}(退|换)|(找|跟|和|联系了?)[^，。；]{0,4}(商家|客服|店家|卖家|店里|店主)[^，。；]{0,8}(退|换)"
     r"|(商家|客服|店家|卖家)[^，。；]{0,4}(说|不给|拒绝|不同意|不让|不支持)"
+)
+_NOT_DELIVERED = re.compile(
+    r"(还没|没有?|未)(发货|发出)|(还没|一直没|没有?|未)(收到|到)(货|商品|东西|快递|包裹)?(?![^，。；]{0,3}(退款|钱|款|回复))"
+    r"|快递(丢了|丢件|弄丢)|丢件"
 )
 _RELATIVE_ALIASES = {"昨晚": "昨天", "今早": "今天", "今晚": "今天"}
 _NUMBER = re.compile(
@@ -120,7 +124,7 @@ def _patterns() -> dict[str, Any]:
             + r"\s*" + s["product"]["measure"] + r"\s*(?:的)?"
         ),
         "platform_at": re.compile(
-            r"在(?P<name>[\u4e00-\u9fa5A-Za-z0-9·\-]{2,16}?)(?:上|里|的)?"
+            r"(?<![现正还实存好自所])在(?P<name>[\u4e00-\u9fa5A-Za-z0-9·\-]{2,16}?)(?:上|里|的)?"
             r"(?=一家|一个|看|买|下单|下的单|订|点|办|报|购买|给|直播间|从|搜|拍|提|充|借|租)"
         ),
         "platform_use": re.compile(r"用(?P<name>[\u4e00-\u9fa5A-Za-z0-9]{2,10}(?:App|APP|app|小程序))"),
@@ -211,8 +215,6 @@ def read_dates(text: str, today: date, reading: Reading) -> list[tuple[int, int]
     for i, m in enumerate(matches):
         spans.append(m.span())
         token = re.sub(r"\s+", "", m.group(0))
-        if token in ("今天", "今早", "今晚"):
-            continue
         value = _parse_date(token, today)
         if value is None:
             if re.search(r"\d", token):
@@ -274,7 +276,7 @@ def read_amounts(text: str, reading: Reading, skip: list[tuple[int, int]]) -> No
             alone = re.fullmatch(r"[¥￥]?\s*" + re.escape(token), clause) is not None
             if not (cue or alone or m.group(0).lstrip().startswith(("¥", "￥")) or after.startswith("买")):
                 continue
-            if not re.search(r"\d", token) and not cue:
+            if not re.search(r"\d", token) and not (cue or alone or after.startswith("买")):
                 continue
         value = _amount_value(token)
         if value is None:
@@ -330,6 +332,8 @@ def _product_name(tail: str, measured: bool = False) -> str | None:
         if i != -1 and i < cut:
             cut = i
     name = _clean_name(name[:cut])
+    if name.startswith(("还", "没", "就", "也", "都", "又", "已", "才", "不", "了", "是", "在")):
+        return None
     if len(name) < (1 if measured else 2) or name in s["reject"] or re.fullmatch(r"[\d.]+", name):
         return None
     return name[:20]
@@ -349,8 +353,24 @@ def read_product(text: str, reading: Reading) -> None:
             reading.put("product", name, _clause_of(text, m))
             return
     m = _PRODUCT_FALLBACK.search(text)
-    if m:
+    if m and _clean_name(m.group(1) or m.group(2)) not in spec()["product"]["reject"]:
         reading.put("product", _clean_name(m.group(1) or m.group(2)), _clause_of(text, m))
+        return
+    m = _lexicon().search(text)
+    if m:
+        reading.put("product", m.group(0), _clause_of(text, m))
+
+
+@lru_cache(maxsize=1)
+def _lexicon() -> re.Pattern:
+    """Goods names consumers use without a verb before them, longest first."""
+    from knowledge.rules.common import load_yaml
+
+    s = spec()
+    words = set(s["goods_words"]) | set(s["food_words"]) | set(s["perishable_words"])
+    for group in load_yaml("categories.yaml")["groups"].values():
+        words |= {w for w in group["keywords"] if len(w) >= 2}
+    return re.compile("|".join(sorted(map(re.escape, words), key=len, reverse=True)))
 
 
 def read_platform(text: str, reading: Reading) -> None:
@@ -397,7 +417,7 @@ def channel_of(name: str | None, text: str = "") -> str | None:
 
 def _category_flags(product: str, reading: Reading) -> None:
     s = spec()
-    if _contains_any(product, s["service_words"]) and not _contains_any(product, ["充电器", "服装"]):
+    if _contains_any(product, s["service_words"]) and not product.endswith(tuple(s["goods_suffixes"])):
         reading.put("service_not_goods", True, product)
     if _contains_any(product, s["food_words"]):
         reading.put("food", True, product)
@@ -511,10 +531,16 @@ def read_story(text: str, today: date, *, product: str | None = None) -> Reading
     read_promises(text, reading)
     read_shop(text, reading)
     read_remedy(text, reading)
+    if "signed_date" not in reading.facts and _NOT_DELIVERED.search(text):
+        reading.put("signed_date", None, _NOT_DELIVERED.search(text).group(0))
     if "return_request_date" not in reading.facts and _REQUEST_MENTIONED.search(text):
         reading.put("return_request_mentioned", True, _REQUEST_MENTIONED.search(text).group(0))
     if "product" in reading.facts:
         _category_flags(str(reading.facts["product"]), reading)
+        digital = _contains_any(str(reading.facts["product"]), s["digital_words"])
+        if digital and (reading.facts.get("condition") in ("opened", "used")
+                        or re.search(r"(拆了?塑封|拆封|激活|下载|兑换|绑定)", text)):
+            reading.put("digital_opened", True, reading.sources.get("condition") or text[:40])
     if reading.facts.get("food_safety_violation") is True and reading.facts.get("food") is True:
         reading.facts.pop("defect", None)  # judged under the food-safety rules, not as a quality defect
     if reading.facts.get("food") is not True:
@@ -550,7 +576,8 @@ def read_answer(question: str, text: str, today: date, known: dict[str, Any] | N
     product = None
     if question == "product":
         found = Reading()
-        read_product(text, found)
+        if _patterns()["product"].search(text) or len(text) > 30:  # a sentence, not just the name
+            read_product(text, found)
         product = found.facts.get("product") or _clean_name(re.sub(r"^(买的是|买了|是|就是)", "", text[:40]))
     reading = read_story(text, today, product=product)
     if question in ("story", "confirm"):

@@ -154,3 +154,22 @@ def test_log_lines_do_not_leak_sender_ids(session, clock, caplog) -> None:
     with caplog.at_level(logging.WARNING), pytest.raises(service.CaseAccessError):
         service.case_status(session, case.case_no, sender_id="web-mallory-1234567")
     assert "web-mallory-1234567" not in caplog.text
+
+
+def test_show_prints_the_stored_case_facts_decision_state_and_timeline(session, clock, db_url, monkeypatch,
+                                                                       capsys) -> None:
+    import json
+
+    from disputes.__main__ import main
+
+    case = submit(session, clock)
+    session.commit()
+    monkeypatch.setenv("ODR_DATABASE_URL", db_url)
+    assert main(["show", case.case_no.lower(), "--json"]) == 0
+    shown = json.loads(capsys.readouterr().out)
+    assert shown["case_no"] == case.case_no and shown["state"] == "submitted"
+    assert shown["facts"]["product"] == "蓝牙耳机" and "phone" not in shown["facts"]
+    assert shown["decision"] == SEVEN_DAY_DECISION
+    assert [e["type"] for e in shown["timeline"]][:1] == ["case_created"]
+    assert main(["show", "ODR-20260501-9999"]) == 1
+    assert "未找到案件" in capsys.readouterr().err

@@ -115,32 +115,31 @@ class Browser:
         return reply
 
 
+ORDER_TURN = 4  # complaint_turns()[ORDER_TURN][0] is the order number
+
+
 def complaint_turns(today: date | None = None) -> list[tuple[str, str]]:
-    """(what the consumer says, a fragment of the next prompt) from 「我要投诉」 to the summary:
-    a seven-day return at 沙盒商城 (the sandbox platform accepts it)."""
+    """(what the consumer says, a fragment of the next reply) from 「我要投诉」 to the summary:
+    a seven-day return at 沙盒商城 told as a story, with a legal question and a correction on
+    the way (the sandbox platform accepts it: the goods are intact and the window is open)."""
     today = today or datetime.now(SHANGHAI).date()
-    ordered, signed = today - timedelta(days=5), today - timedelta(days=2)
+    signed, earlier = today - timedelta(days=2), today - timedelta(days=3)
     suffix = uuid.uuid4().int % 10**8
     return [
-        ("我要投诉", "平台"),
-        ("沙盒商城", "店铺"),
-        ("沙盒数码旗舰店", "订单号"),
-        (f"88{suffix:08d}123456", "商品"),
-        ("蓝牙耳机", "多少钱"),
-        ("199元", "下的单"),
-        (f"{ordered.year}年{ordered.month}月{ordered.day}日", "签收"),
-        (f"{signed.year}年{signed.month}月{signed.day}日", "问题"),
-        ("拒绝七天无理由", "发生了什么"),
-        ("签收第二天申请退货，商家说拆了包装就不给退", "解决"),
-        ("退货退款", "手机号"),
-        (f"139{suffix:08d}", "同意"),
-        ("/affirm", "现在提交吗"),
+        ("我要投诉", "请把经过告诉我"),
+        ("在沙盒商城的沙盒数码旗舰店买了副蓝牙耳机，199元，收到觉得不喜欢", "签收"),
+        (f"{signed.month}月{signed.day}号签收的", "商品现在是什么状态"),
+        ("没拆封，包装完好", "订单号"),
+        (f"88{suffix:08d}123456", "手机号"),
+        (f"139{suffix:08d}", "我理解的情况是"),
+        ("七天无理由退货的运费谁出？", "以上信息对吗"),
+        (f"不对，是{earlier.month}月{earlier.day}号签收的", "已更正"),
     ]
 
 
 def submit(browser: Browser) -> str:
     """Confirm the summary; returns the case number from the reply."""
-    reply = browser.say("/affirm", "案件编号")
+    reply = browser.say("确认无误，同意提交", "案件编号")
     match = CASE_NO.search(reply)
     assert match, reply
     return match.group(0)
@@ -331,17 +330,16 @@ class ScaledStack:
 
     def assert_one_complete_case(self, sender_id: str, timeout: float = 90) -> str:
         """Exactly one case for this consumer, with its whole history once: created and submitted,
-        the settlement request taken by the worker (Redis queue) to the sandbox platform, whose
-        default policy rejects it through the platform API, hence escalated to the platform's desk
-        (the eligibility the chat gathers leaves the goods' condition open, so the sandbox's
-        seven-day rule does not apply). Waits for the worker and the sandbox first."""
+        the settlement request taken by the worker (Redis queue) to the sandbox platform, which
+        accepts the seven-day return through the platform API, hence settled. Waits for the worker
+        and the sandbox first."""
         cases = self.cases_of(sender_id)
         assert len(cases) == 1, cases
         case_no = cases[0][0]
 
         def settled() -> bool:
             deliveries = self.deliveries_of(case_no)
-            return (self.cases_of(sender_id)[0][1] == "escalated_desk" and bool(deliveries)
+            return (self.cases_of(sender_id)[0][1] == "settled" and bool(deliveries)
                     and all(status == "delivered" for _, status in deliveries))
 
         deadline = time.monotonic() + timeout
@@ -349,10 +347,10 @@ class ScaledStack:
             time.sleep(0.5)
         events = self.events_of(case_no)
         types = [t for t, _ in events]
-        assert self.cases_of(sender_id) == [(case_no, "escalated_desk")], (self.cases_of(sender_id), types)
+        assert self.cases_of(sender_id) == [(case_no, "settled")], (self.cases_of(sender_id), types)
         assert [p.get("to") for t, p in events if t == "state_changed"] == \
-            ["submitted", "negotiating", "escalated_desk"], types
-        for t in ("case_created", "settlement_requested", "platform_rejected", "escalated"):
+            ["submitted", "negotiating", "settled"], types
+        for t in ("case_created", "settlement_requested", "platform_accepted"):
             assert types.count(t) == 1, (t, types)
         deliveries = self.deliveries_of(case_no)
         assert all(status == "delivered" for _, status in deliveries), deliveries

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.e2e.scaled import complaint_turns, submit
+from tests.e2e.scaled import ORDER_TURN, complaint_turns, submit
 
 RASA_LOCK_LIFETIME = 60  # seconds: Rasa's ticket lock lifetime (TICKET_LOCK_LIFETIME unset)
 
@@ -76,7 +76,7 @@ def test_web_tier_killed_mid_conversation_the_cookie_session_continues(scaled) -
     for said, expect in turns[7:]:
         summary = browser.say(said, expect)
     assert browser.sender_id == sender
-    assert "沙盒数码旗舰店" in summary and turns[3][0] in summary  # answers from before the kills
+    assert "沙盒数码旗舰店" in summary and turns[ORDER_TURN][0] in summary  # answers from before the kills
     case_no = submit(browser)
     assert scaled.assert_one_complete_case(sender) == case_no
 
@@ -104,7 +104,7 @@ def test_action_server_killed_mid_form_clear_reply_then_the_form_continues(scale
     summary = ""
     for said, expect in turns[6:]:  # the consumer sends the lost answer again
         summary = browser.say(said, expect)
-    assert "沙盒数码旗舰店" in summary and turns[3][0] in summary and "199" in summary
+    assert "沙盒数码旗舰店" in summary and turns[ORDER_TURN][0] in summary and "199" in summary
     case_no = submit(browser)
     assert scaled.assert_one_complete_case(sender) == case_no
 
@@ -127,7 +127,7 @@ def test_rasa_server_killed_mid_form_and_mid_submission(scaled) -> None:
     assert scaled.tracker_events(a.sender_id) > 0
 
     in_flight: dict = {}
-    confirming = threading.Thread(target=lambda: in_flight.update(resp=b.post("/affirm")))
+    confirming = threading.Thread(target=lambda: in_flight.update(resp=b.post("确认无误，同意提交")))
     confirming.start()
     wait_for(lambda: scaled.cases_of(b.sender_id), 60, "B's case to be stored", every=0.005)
     scaled.processes[f"rasa{n}"].kill()
@@ -138,7 +138,7 @@ def test_rasa_server_killed_mid_form_and_mid_submission(scaled) -> None:
     summary = ""
     for said, expect in turns_a[7:]:  # now necessarily served by the other Rasa server
         summary = a.say(said, expect)
-    assert "沙盒数码旗舰店" in summary and turns_a[3][0] in summary and "199" in summary
+    assert "沙盒数码旗舰店" in summary and turns_a[ORDER_TURN][0] in summary and "199" in summary
     case_a = submit(a)
     assert case_a in a.say(f"查一下{case_a}", "当前状态")
 
@@ -151,7 +151,7 @@ def test_rasa_server_killed_mid_form_and_mid_submission(scaled) -> None:
         assert resp.status_code == 503 and "重新发送" in resp.json()["error"], resp.text
     # B presses 「确认提交」 again once the dead server's lock on B's conversation has expired
     time.sleep(max(0.0, killed_at + RASA_LOCK_LIFETIME + 2 - time.monotonic()))
-    again = b.say("/affirm")
+    again = b.say("确认无误，同意提交")
     if submitted_in_tracker:  # the kill came after the conversation was saved: nothing to confirm
         assert "目前没有待提交的投诉" in again, again
     else:  # the conversation was still at the confirmation: the case already filed is shown

@@ -122,3 +122,16 @@ def test_declining_at_the_first_question() -> None:
     state = told("在京东买的耳机，12月3号签收的，不想要了")
     answer(state, "不用投诉")
     assert state.status == "declined" and state.asking is None
+
+
+def test_asking_to_complain_inside_the_intake_is_not_an_answer() -> None:
+    state = Intake(story=["买的耳机不想要了"], answered=["story"], asking="platform", facts={"product": "耳机"})
+    said = answer(state, "我要投诉")
+    assert "正在为您登记" in said[0] and "platform" not in state.facts and state.asking == "platform"
+
+
+def test_a_skipped_question_is_not_asked_again() -> None:
+    state = Intake(story=["买的耳机不想要了"], answered=["story"], asking="phone",
+                   facts={"product": "耳机", "platform": "淘宝", "order_id": None})
+    answer(state, "暂不提供")
+    assert state.asking not in (None, "phone") and "phone" not in state.facts and "phone" in state.answered
