@@ -122,6 +122,13 @@ def _status_text(status: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def _story_instead(dispatcher: CollectingDispatcher, tracker: Tracker) -> list | None:
+    """A message read as a status check or an offer answer that is really the consumer's story."""
+    from actions.intake import story_events
+
+    return story_events(dispatcher, tracker)
+
+
 class ActionCheckStatus(Action):
     def name(self) -> str:
         return "action_check_status"
@@ -135,6 +142,9 @@ class ActionCheckStatus(Action):
                 latest = latest_case(db, tracker.sender_id)
                 case_no = latest.case_no if latest else None
             if not case_no:
+                story = _story_instead(dispatcher, tracker)
+                if story is not None:
+                    return story
                 dispatcher.utter_message(text="您还没有提交过投诉。需要登记请说「我要投诉」。")
                 return []
             try:
@@ -161,12 +171,14 @@ class ActionRespondOffer(Action):
             if not case_no:
                 latest = latest_case(db, tracker.sender_id)
                 case_no = latest.case_no if latest else None
-            if not case_no:
-                dispatcher.utter_message(text="您目前没有待答复的平台方案。")
-                return []
             try:
+                if not case_no:
+                    raise OfferError(message_zh="您目前没有待答复的平台方案。")
                 result = respond_to_offer(db, case_no, sender_id=tracker.sender_id, accept=accept, clock=clock())
             except (OfferError, CaseAccessError) as exc:
+                story = _story_instead(dispatcher, tracker)
+                if story is not None:  # 「商家不接受退货…」 was a story, not an answer to an offer
+                    return story
                 dispatcher.utter_message(text=str(exc))
                 return []
         dispatcher.utter_message(text=result.get("message") or ("已接受平台方案。" if accept else "已拒绝平台方案。"))

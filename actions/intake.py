@@ -109,6 +109,18 @@ class ActionAskIntakeAnswer(Action):
         return []
 
 
+def in_scope(text: str) -> bool:
+    """The statutes' scope classifier agrees that the message is about a consumer dispute (a
+    story about a loan or a school exercise can carry a date and an amount too)."""
+    try:
+        from knowledge.search import get_searcher
+
+        return bool(get_searcher("hybrid").is_in_scope(text)[0])
+    except Exception:  # without the index the reader's judgement stands
+        logger.exception("scope check failed")
+        return True
+
+
 def story_events(dispatcher: CollectingDispatcher, tracker: Tracker) -> list[EventType] | None:
     """Outside the intake, a message that tells the consumer's own dispute is answered for their
     situation (the decision on what they said) and starts the intake; None for anything else."""
@@ -119,7 +131,7 @@ def story_events(dispatcher: CollectingDispatcher, tracker: Tracker) -> list[Eve
         return None
     day = today()
     reading = read_story(text, day)
-    if not conversation.starts_intake(reading, text):
+    if not conversation.starts_intake(reading, text) or not in_scope(text):
         return None
     state = load(tracker)
     if state.status != "open":

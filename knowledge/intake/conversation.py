@@ -84,6 +84,7 @@ def starts_intake(reading: Reading, text: str) -> bool:
     return bool(
         (anchors and topics) or len(anchors) >= 2 or len(topics) >= 3
         or (len(topics) >= 2 and len(text) >= 40 and "我" in text)
+        or (anchors or topics) and len(text) >= 30
     )
 
 
@@ -231,8 +232,17 @@ def _corrected(state: Intake, keys: list[str]) -> Message:
 
 
 def _contradictions(state: Intake, today: date) -> list[Message]:
+    """Facts that cannot all be true are questioned. The fact the consumer answered directly is
+    kept over one read from the story (order date); asked again the same, it is believed, so a
+    contradiction never loops."""
     out = []
     for key, message in policy.contradictions(state.rule_facts(today), today):
+        mark = f"contradicted:{key}"
+        other = "order_date" if key == "signed_date" else None
+        if state.failures.get(mark) == state.facts.get(key) and other and other not in state.answered:
+            state.forget(other)  # said twice: the story's order date gives way
+            continue
+        state.failures[mark] = state.facts.get(key)
         state.forget(key)
         out.append({"text": message})
     return out

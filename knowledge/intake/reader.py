@@ -41,6 +41,7 @@ _DATE_RE = re.compile(
     r"|(?:\d+|[一二两三四五六七八九十]+)天(?:前|以前|之前)"
     r"|(?:上上|上|这|本)?个?(?:周|星期|礼拜)[一二三四五六日天]"
 )
+_QUOTED_SPANS = re.compile(r"[“\"「『][^”\"」』]{1,60}[”\"」』]")
 _REQUEST_MENTIONED = re.compile(
     r"(申请|要求|提出)[^，。；]{0,8}(退|换)|(找|跟|和|联系了?)[^，。；]{0,4}(商家|客服|店家|卖家|店里|店主)[^，。；]{0,8}(退|换)"
     r"|(商家|客服|店家|卖家)[^，。；]{0,4}(说|不给|拒绝|不同意|不让|不支持)"
@@ -51,7 +52,7 @@ _NOT_DELIVERED = re.compile(
 )
 _RELATIVE_ALIASES = {"昨晚": "昨天", "今早": "今天", "今晚": "今天"}
 _NUMBER = re.compile(
-    r"[¥￥]?\s*(\d+(?:\.\d+)?(?:万(?:\d千)?\d*)?|[零一二两三四五六七八九十百千万]{2,}|[一二两三四五六七八九十])"
+    r"[¥￥]?\s*(\d+(?:\.\d+)?(?:[kKwW](?![A-Za-z])|万(?:\d千)?\d*)?|[零一二两三四五六七八九十百千万]{2,}|[一二两三四五六七八九十])"
     r"\s*(块钱|块|元|rmb|RMB)?"
 )
 _NOT_MONEY_AFTER = re.compile(
@@ -141,9 +142,14 @@ def _clause_bounds(text: str, start: int, end: int) -> tuple[int, int]:
 
 
 def _negated(text: str, pos: int) -> bool:
-    s = spec()
-    before = text[max(0, pos - int(s["negation_window"])):pos]
-    return any(before.endswith(word) for word in s["negations"])
+    """A negation shortly before, with nothing that ends its reach in between (「没开机激活」 is
+    negated, 「没拆封就激活了」 is not)."""
+    for word, reach in spec()["negations"].items():
+        before = text[max(0, pos - int(reach)):pos]
+        i = before.rfind(word)
+        if i != -1 and not re.search(r"[就了后但却才再，。；,]", before[i + len(word):]):
+            return True
+    return False
 
 
 def _find(patterns: list[re.Pattern], text: str, *, allow_negated: bool = False) -> re.Match | None:
@@ -237,6 +243,9 @@ def read_dates(text: str, today: date, reading: Reading) -> list[tuple[int, int]
 # amounts
 # ------------------------------------------------------------------------------------------
 def _amount_value(token: str) -> float | None:
+    m = re.fullmatch(r"(\d+(?:\.\d+)?)([kKwW])", token)
+    if m:
+        return float(m.group(1)) * (1000 if m.group(2) in "kK" else 10000)
     m = re.fullmatch(r"(\d+)万(?:(\d)千)?(\d*)", token)
     if m:
         value = int(m.group(1)) * 10000
@@ -273,10 +282,11 @@ def read_amounts(text: str, reading: Reading, skip: list[tuple[int, int]]) -> No
             money_words = s["price_paid_cues"] + s["price_total_cues"] + ["花", "价格", "售价"]
             money_words += roles["loss_yuan"] + roles["deposit_yuan"] + roles["card_fee_yuan"]
             cue = _contains_any(before[-6:], money_words)
-            alone = re.fullmatch(r"[¥￥]?\s*" + re.escape(token), clause) is not None
-            if not (cue or alone or m.group(0).lstrip().startswith(("¥", "￥")) or after.startswith("买")):
+            alone = re.fullmatch(r"[¥￥]?\s*" + re.escape(token) + r"[呢啊吧嘛呀哦]*", clause) is not None
+            sized = bool(re.search(r"[kKwW百千万]", token))  # 1.2k, 两千四: amounts, not counts
+            if not (cue or alone or sized or m.group(0).lstrip().startswith(("¥", "￥")) or after.startswith("买")):
                 continue
-            if not re.search(r"\d", token) and not (cue or alone or after.startswith("买")):
+            if not re.search(r"\d", token) and not (cue or alone or sized or after.startswith("买")):
                 continue
         value = _amount_value(token)
         if value is None:
@@ -295,7 +305,7 @@ def read_amounts(text: str, reading: Reading, skip: list[tuple[int, int]]) -> No
             reading.facts.setdefault("deposit_yuan", value)
             reading.sources.setdefault("deposit_yuan", words)
             continue
-        if _contains_any(near, roles["coupon"] + roles["shipping"]):
+        if _contains_any(near, roles["coupon"] + roles["shipping"]) or _contains_any(before[-5:], roles["offer"]):
             continue
         if _contains_any(after[:3], roles["unit_price"]):
             continue
@@ -331,16 +341,27 @@ def _product_name(tail: str, measured: bool = False) -> str | None:
         i = name.find(stop, 1 if len(stop) > 1 else 2)
         if i != -1 and i < cut:
             cut = i
-    name = _clean_name(name[:cut])
+    name = _tidy_product(name[:cut])
     if name.startswith(("还", "没", "就", "也", "都", "又", "已", "才", "不", "了", "是", "在")):
+        return None
+    if name.endswith(tuple(s["reject_endings"])):
         return None
     if len(name) < (1 if measured else 2) or name in s["reject"] or re.fullmatch(r"[\d.]+", name):
         return None
     return name[:20]
 
 
+def _tidy_product(name: str) -> str:
+    """A product name without the amount or count stuck to it (咖啡机1099, 牛轧糖3袋)."""
+    name = _clean_name(name)
+    name = re.sub(r"[¥￥]?\s*\d+(\.\d+)?\s*(块钱|块|元|[kKwW])?$", "", name)
+    name = re.sub(r"[0-9一二两三四五六七八九十几]+\s*[个件双套束本瓶罐桶台部支根张盒袋把份条只副箱斤包节片]$", "", name)
+    return name.strip()
+
+
 _PRODUCT_FALLBACK = re.compile(
-    r"[一两几]\s*[件个双套台部条只]\s*[0-9]+\s*(?:块|元)钱?的([\u4e00-\u9fa5A-Za-z]{1,8}?)(?=[，,。；]|$)"
+    r"([\u4e00-\u9fa5A-Za-z]{2,10}?)\s*[¥￥]?\d+(?:\.\d+)?\s*(?:块钱|块|元)?\s*买的"
+    r"|[一两几]\s*[件个双套台部条只]\s*[0-9]+\s*(?:块|元)钱?的([\u4e00-\u9fa5A-Za-z]{1,8}?)(?=[，,。；]|$)"
     r"|(?:店|家|买|网上)的[“\"「]?([\u4e00-\u9fa5A-Za-z]{2,10}?)[”\"」]?(?:过期|坏|漏|有问题|不合格|质量|是假|发霉|变质)"
 )
 
@@ -353,8 +374,9 @@ def read_product(text: str, reading: Reading) -> None:
             reading.put("product", name, _clause_of(text, m))
             return
     m = _PRODUCT_FALLBACK.search(text)
-    if m and _clean_name(m.group(1) or m.group(2)) not in spec()["product"]["reject"]:
-        reading.put("product", _clean_name(m.group(1) or m.group(2)), _clause_of(text, m))
+    name = _tidy_product(next((g for g in m.groups() if g), "")) if m else ""
+    if m and len(name) >= 2 and name not in spec()["product"]["reject"]:
+        reading.put("product", name, _clause_of(text, m))
         return
     m = _lexicon().search(text)
     if m:
@@ -419,9 +441,11 @@ def _category_flags(product: str, reading: Reading) -> None:
     s = spec()
     if _contains_any(product, s["service_words"]) and not product.endswith(tuple(s["goods_suffixes"])):
         reading.put("service_not_goods", True, product)
-    if _contains_any(product, s["food_words"]):
+    goods = product.endswith(tuple(s["goods_suffixes"])) or _contains_any(product, ["机", "器", "膜", "瓶"])
+    food = _contains_any(product, s["food_words"]) or product.endswith(tuple(s["food_endings"]))
+    if food and not goods:
         reading.put("food", True, product)
-    if _contains_any(product, s["perishable_words"]):
+    if _contains_any(product, s["perishable_words"]) and not goods:
         reading.put("perishable", True, product)
     if _contains_any(product, s["periodical_words"]):
         reading.put("periodical", True, product)
@@ -433,6 +457,9 @@ def _category_flags(product: str, reading: Reading) -> None:
 # flags, condition, promises
 # ------------------------------------------------------------------------------------------
 def read_condition(text: str, reading: Reading) -> None:
+    """The goods' condition in the consumer's words: quoted words are what someone else said or
+    wrote (「激活后不退」), so they are left out."""
+    text = _QUOTED_SPANS.sub(lambda m: "，" * len(m.group(0)), text)
     for name, patterns in _patterns()["condition"]:
         m = _find(patterns, text, allow_negated=(name == "intact"))
         if m:
@@ -578,7 +605,7 @@ def read_answer(question: str, text: str, today: date, known: dict[str, Any] | N
         found = Reading()
         if _patterns()["product"].search(text) or len(text) > 30:  # a sentence, not just the name
             read_product(text, found)
-        product = found.facts.get("product") or _clean_name(re.sub(r"^(买的是|买了|是|就是)", "", text[:40]))
+        product = found.facts.get("product") or _tidy_product(re.sub(r"^(买的是|买了|是|就是)", "", text[:40]))
     reading = read_story(text, today, product=product)
     if question in ("story", "confirm"):
         return reading

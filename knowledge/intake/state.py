@@ -26,7 +26,7 @@ class Intake:
     story: list[str] = field(default_factory=list)
     answered: list[str] = field(default_factory=list)
     asking: str | None = None
-    failures: dict[str, int] = field(default_factory=dict)
+    failures: dict[str, Any] = field(default_factory=dict)  # per question; contradicted:<fact> → value
     status: str = "open"  # open | confirmed | declined
 
     @classmethod
@@ -69,7 +69,7 @@ class Intake:
     def mark_answered(self, question: str) -> None:
         if question not in self.answered:
             self.answered.append(question)
-        self.failures.pop(question, None)
+        self.failures.pop(question, None)  # (contradiction marks stay: they hold the value said)
 
     @property
     def have_story(self) -> bool:

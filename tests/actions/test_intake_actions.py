@@ -94,3 +94,17 @@ def test_an_unknown_platform_is_told_where_the_claim_goes(dispatcher, domain) ->
 def test_a_general_question_is_not_a_story(dispatcher, domain) -> None:
     tracker = make_tracker(text="七天无理由退货从哪天开始算", intent="ask_seven_day_return")
     assert story_events(dispatcher, tracker) is None
+
+
+def test_an_out_of_scope_story_does_not_start_the_intake(dispatcher, domain) -> None:
+    tracker = make_tracker(text="朋友借了我两万块说好半年还，现在一年了都不还，还把我拉黑了", intent="inform")
+    assert story_events(dispatcher, tracker) is None
+
+
+def test_a_story_read_as_an_offer_answer_is_taken_as_a_story(dispatcher, domain) -> None:
+    from actions.cases import ActionRespondOffer
+
+    tracker = make_tracker(text="商家不接受退货，我11月26号收到的耳机，包装都没拆", intent="reject_offer")
+    events = asyncio.run(ActionRespondOffer().run(dispatcher, tracker, domain))
+    assert events[-1] == FollowupAction("complaint_form")
+    assert intake_of(events).facts["signed_date"] == "2026-11-26"

@@ -72,6 +72,9 @@ def test_contradicting_dates_are_questioned_not_stored() -> None:
     said = answer(state, "12月1号签收的")
     assert any("早于下单日期" in t for t in said)
     assert "signed_date" not in state.facts and state.asking == "signed_date"
+    said = answer(state, "就是12月1号签收的")  # said again: believed, the story's order date gives way
+    assert state.facts["signed_date"] == "2026-12-01" and "order_date" not in state.facts
+    assert state.asking != "signed_date"
 
 
 def test_a_bad_answer_is_asked_again_then_skipped() -> None:
