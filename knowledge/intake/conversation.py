@@ -72,7 +72,7 @@ def situation(state: Intake, today: date) -> str:
 
 ANCHORS = ("order_date", "signed_date", "return_request_date", "seller_received_return_date", "price_yuan",
            "platform", "shop", "loss_yuan")
-_NOT_TOPICS = (*ANCHORS, "channel", "return_request_mentioned", "desired_remedy")
+_NOT_TOPICS = (*ANCHORS, "channel", "return_request_mentioned", "desired_remedy", "seller_said")
 
 
 def starts_intake(reading: Reading, text: str) -> bool:

@@ -95,7 +95,7 @@ class Reading:
     @property
     def case_facts(self) -> list[str]:
         """Keys that describe a dispute (not bookkeeping such as the remedy wanted)."""
-        return [k for k in self.facts if k not in ("desired_remedy", "shop")]
+        return [k for k in self.facts if k not in ("desired_remedy", "shop", "seller_said")]
 
 
 @lru_cache(maxsize=1)
@@ -513,6 +513,19 @@ def read_promises(text: str, reading: Reading) -> None:
                 break
 
 
+_SELLER_SAID = re.compile(
+    r"(商家|客服|店家|卖家|店主|店员|售后|平台)[^，。；“\"「]{0,6}(说|称|表示|回复|回我|答复)[了说：:，,]*"
+    r"[“\"「]?([^”\"」。！？!?\n]{2,40})"
+)
+
+
+def read_seller_said(text: str, reading: Reading) -> None:
+    """What the other side said (a refusal, a promise, an exclusion claim), kept in their words."""
+    m = _SELLER_SAID.search(text)
+    if m:
+        reading.put("seller_said", m.group(3).strip("，, "), m.group(0))
+
+
 def read_remedy(text: str, reading: Reading) -> None:
     for remedy, words in spec()["remedies"].items():
         for word in words:
@@ -557,6 +570,7 @@ def read_story(text: str, today: date, *, product: str | None = None) -> Reading
     read_flags(text, reading)
     read_promises(text, reading)
     read_shop(text, reading)
+    read_seller_said(text, reading)
     read_remedy(text, reading)
     if "signed_date" not in reading.facts and _NOT_DELIVERED.search(text):
         reading.put("signed_date", None, _NOT_DELIVERED.search(text).group(0))

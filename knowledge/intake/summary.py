@@ -72,6 +72,8 @@ def understood(facts: dict[str, Any], story: list[str]) -> str:
         provided = facts.get("platform_provided_seller_info")
         tail = "，平台已提供商家信息" if provided is True else ("，平台未提供商家信息" if provided is False else "")
         rows.append(("商家", "联系不上" + tail))
+    if facts.get("seller_said"):
+        rows.append(("对方的说法", f"「{facts['seller_said']}」"))
     if facts.get("loss_yuan"):
         rows.append(("损失", yuan(float(facts["loss_yuan"]))))
     if facts.get("desired_remedy"):
