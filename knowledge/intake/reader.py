@@ -439,7 +439,8 @@ def channel_of(name: str | None, text: str = "") -> str | None:
 
 def _category_flags(product: str, reading: Reading) -> None:
     s = spec()
-    if _contains_any(product, s["service_words"]) and not product.endswith(tuple(s["goods_suffixes"])):
+    service = product.endswith(tuple(s["service_endings"])) or _contains_any(product, s["service_words"])
+    if service and not product.endswith(tuple(s["goods_suffixes"])):
         reading.put("service_not_goods", True, product)
     goods = product.endswith(tuple(s["goods_suffixes"])) or _contains_any(product, ["机", "器", "膜", "瓶"])
     food = _contains_any(product, s["food_words"]) or product.endswith(tuple(s["food_endings"]))
