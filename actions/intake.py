@@ -131,7 +131,8 @@ def story_events(dispatcher: CollectingDispatcher, tracker: Tracker) -> list[Eve
         return None
     day = today()
     reading = read_story(text, day)
-    if not conversation.starts_intake(reading, text) or not in_scope(text):
+    strength = conversation.story_strength(reading, text)
+    if strength is None or (strength == "weak" and not in_scope(text)):
         return None
     state = load(tracker)
     if state.status != "open":

@@ -63,10 +63,14 @@ class DateResult:
 
 
 _NUM = rf"[0-9{_CN_DIGITS}]+"
+# Hours and minutes: digits only, never 点 (which separates them): with 点 in both the number and
+# the separator, 「点点点…x」 backtracked for seconds. At most two digits each, anchored once.
+_CLOCK_NUM = r"[0-9零〇一二两三四五六七八九十]{1,3}"
 _TIME_OF_DAY = re.compile(
-    r"(上午|下午|晚上|早上|早晨|中午|凌晨|傍晚|夜里|夜间|半夜|白天)?\s*"
-    rf"({_NUM}\s*[点:：时]\s*({_NUM}\s*分?|半|钟)?)?\s*(左右|前后|的时候)?$"
+    r"(?:上午|下午|晚上|早上|早晨|中午|凌晨|傍晚|夜里|夜间|半夜|白天)?"
+    rf"(?:{_CLOCK_NUM}[点:：时](?:{_CLOCK_NUM}分?|半|钟)?)?(?:左右|前后|的时候)?$"
 )
+MAX_DATE_TEXT = 64  # a date answer is short; longer text is searched for a date by the caller
 _WEEKDAYS = {"一": 0, "二": 1, "三": 2, "四": 3, "五": 4, "六": 5, "日": 6, "天": 6, "末": 5}
 _RELATIVE_DAYS = {"今天": 0, "今日": 0, "昨天": -1, "昨日": -1, "前天": -2, "大前天": -3, "明天": 1, "后天": 2}
 
@@ -99,6 +103,8 @@ def normalize_date(text: str, today: date, *, allow_future: bool = False) -> Dat
     raw = (text or "").strip()
     if not raw:
         raise NormalizationError("请告诉我具体日期，例如“3月2日”或“昨天”。")
+    if len(raw) > MAX_DATE_TEXT:
+        raise NormalizationError("请只告诉我日期，例如“3月2日”或“昨天”。")
     s = re.sub(r"\s+", "", raw)
     s = s.replace("号", "日").replace("．", ".").replace("／", "/").replace("－", "-")
     s = _strip_time_of_day(s)
@@ -186,6 +192,8 @@ def normalize_amount(text: str, *, maximum: Decimal = MAX_AMOUNT) -> AmountResul
     raw = (text or "").strip()
     if not raw:
         raise NormalizationError("请告诉我金额，例如“199元”。")
+    if len(raw) > MAX_DATE_TEXT:
+        raise NormalizationError("请只告诉我金额，例如“199元”。")
     s = re.sub(r"\s+", "", raw)
     if s.startswith(("-", "－", "负")):
         raise NormalizationError(f"金额不能是负数：“{raw}”。")

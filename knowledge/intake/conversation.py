@@ -75,17 +75,22 @@ ANCHORS = ("order_date", "signed_date", "return_request_date", "seller_received_
 _NOT_TOPICS = (*ANCHORS, "channel", "return_request_mentioned", "desired_remedy", "seller_said")
 
 
-def starts_intake(reading: Reading, text: str) -> bool:
-    """A message that tells a dispute of the consumer's own, not a question about the law that
-    mentions goods: a detail of one purchase (a date, the amount, the platform) with what went
-    wrong, several facts at once, or a long first-person account."""
+def story_strength(reading: Reading, text: str) -> str | None:
+    """Whether a message tells a dispute of the consumer's own rather than asks about the law:
+    "strong" for a detail of one purchase (a date, the amount, the platform) with what went wrong,
+    or several facts at once; "weak" for a long account with a fact or two (the caller checks it
+    is about a consumer dispute at all); None otherwise."""
     anchors = [k for k in ANCHORS if reading.facts.get(k) is not None]
     topics = [k for k in reading.facts if k not in _NOT_TOPICS]
-    return bool(
-        (anchors and topics) or len(anchors) >= 2 or len(topics) >= 3
-        or (len(topics) >= 2 and len(text) >= 40 and "我" in text)
-        or (anchors or topics) and len(text) >= 30
-    )
+    if (anchors and topics) or len(anchors) >= 2 or len(topics) >= 3:
+        return "strong"
+    if (len(topics) >= 2 and len(text) >= 40 and "我" in text) or ((anchors or topics) and len(text) >= 30):
+        return "weak"
+    return None
+
+
+def starts_intake(reading: Reading, text: str) -> bool:
+    return story_strength(reading, text) is not None
 
 
 def informative(decision) -> bool:

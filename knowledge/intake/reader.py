@@ -342,7 +342,7 @@ def _product_name(tail: str, measured: bool = False) -> str | None:
         if i != -1 and i < cut:
             cut = i
     name = _tidy_product(name[:cut])
-    if name.startswith(("还", "没", "就", "也", "都", "又", "已", "才", "不", "了", "是", "在")):
+    if name.startswith(("还", "没", "就", "也", "都", "又", "已", "才", "不", "了", "是", "在", "我", "你", "他", "她")):
         return None
     if name.endswith(tuple(s["reject_endings"])):
         return None
@@ -354,8 +354,12 @@ def _product_name(tail: str, measured: bool = False) -> str | None:
 def _tidy_product(name: str) -> str:
     """A product name without the amount or count stuck to it (咖啡机1099, 牛轧糖3袋)."""
     name = _clean_name(name)
-    name = re.sub(r"[¥￥]?\s*\d+(\.\d+)?\s*(块钱|块|元|[kKwW])?$", "", name)
-    name = re.sub(r"[0-9一二两三四五六七八九十几]+\s*[个件双套束本瓶罐桶台部支根张盒袋把份条只副箱斤包节片]$", "", name)
+    m = re.search(
+        r"(?<=.{2})(?:[¥￥]\s*\d|\d+(?:\.\d+)?\s*(?:块钱|块|元|[个件双套束本瓶罐桶台部支根张盒袋把份条只副箱斤包节片])"
+        r"|(?<=[\u4e00-\u9fa5])\d+(?:\.\d+)?$|[一二两三四五六七八九十几百千万]+(?:块|元|[个件双套束本瓶罐桶台部支根张盒袋把份条只副箱斤包节片])$)",
+        name)
+    if m:
+        name = name[:m.start()]
     return name.strip()
 
 
