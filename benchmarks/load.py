@@ -66,18 +66,18 @@ CITED = re.compile(r"第[一二三四五六七八九十百零\d]+条")
 WECHAT_LIMIT_S = 5.0  # WeChat's server gives up (and retries) when the answer takes longer
 
 # Lay questions written for this benchmark (not taken from any evaluation set).
-LEGAL_QUESTIONS = [
+LEGAL_QUESTIONS = [  # questions about the law: none tells a purchase of the consumer's own (that starts the intake)
     "网上买的外套拆了吊牌还能七天无理由退吗",
     "网店老板跑路了，平台要不要先赔我钱",
     "买到假货能要求退一赔三吗",
     "店家说特价商品一律不退不换，这样合法吗",
     "快递签收以后才发现东西是坏的，该找谁",
-    "买的零食过期了能要十倍赔偿吗",
+    "零食过期了能要十倍赔偿吗",
     "直播间买的东西跟主播说的不一样怎么办",
     "无理由退货寄回去的运费谁来出",
     "定做的衣服可以七天无理由退货吗",
     "付款一个星期了商家还不发货，可以投诉吗",
-    "网上买的手机用了二十天就坏了，能要求换新的吗",
+    "手机用了二十天就坏了，能要求换新的吗",
     "平台不肯告诉我卖家的真实地址，我怎么维权",
 ]
 SHOPS = ["沙盒数码旗舰店", "沙盒家居专营店", "沙盒服饰小铺", "沙盒母婴优选店", "沙盒运动户外店"]

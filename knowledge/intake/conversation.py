@@ -81,7 +81,7 @@ def story_strength(reading: Reading, text: str) -> str | None:
     or several facts at once; "weak" for a long account with a fact or two (the caller checks it
     is about a consumer dispute at all); None otherwise."""
     anchors = [k for k in ANCHORS if reading.facts.get(k) is not None]
-    topics = [k for k in reading.facts if k not in _NOT_TOPICS]
+    topics = [k for k in reading.facts if k not in _NOT_TOPICS and k not in reading.guessed]
     if (anchors and topics) or len(anchors) >= 2 or len(topics) >= 3:
         return "strong"
     if (len(topics) >= 2 and len(text) >= 40 and "我" in text) or ((anchors or topics) and len(text) >= 30):

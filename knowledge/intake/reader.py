@@ -78,6 +78,7 @@ class Reading:
     own_case: bool = False  # it is about the consumer's own dispute
     correction: bool = False  # it corrects something said before
     problems: list[str] = field(default_factory=list)  # Chinese notes on what could not be taken
+    guessed: set[str] = field(default_factory=set)  # facts found without a purchase to tie them to
 
     def put(self, key: str, value: Any, words: str) -> None:
         self.facts[key] = value
@@ -383,8 +384,9 @@ def read_product(text: str, reading: Reading) -> None:
         reading.put("product", name, _clause_of(text, m))
         return
     m = _lexicon().search(text)
-    if m:
+    if m:  # a goods name alone: 「零食过期了能要十倍吗」 may be a question about the law
         reading.put("product", m.group(0), _clause_of(text, m))
+        reading.guessed |= {"product"}
 
 
 @lru_cache(maxsize=1)
@@ -582,7 +584,10 @@ def read_story(text: str, today: date, *, product: str | None = None) -> Reading
     if "return_request_date" not in reading.facts and _REQUEST_MENTIONED.search(text):
         reading.put("return_request_mentioned", True, _REQUEST_MENTIONED.search(text).group(0))
     if "product" in reading.facts:
+        before = set(reading.facts)
         _category_flags(str(reading.facts["product"]), reading)
+        if "product" in reading.guessed:
+            reading.guessed |= set(reading.facts) - before
         digital = _contains_any(str(reading.facts["product"]), s["digital_words"])
         if digital and (reading.facts.get("condition") in ("opened", "used")
                         or re.search(r"(拆了?塑封|拆封|激活|下载|兑换|绑定)", text)):

@@ -138,3 +138,14 @@ def test_a_skipped_question_is_not_asked_again() -> None:
                    facts={"product": "耳机", "platform": "淘宝", "order_id": None})
     answer(state, "暂不提供")
     assert state.asking not in (None, "phone") and "phone" not in state.facts and "phone" in state.answered
+
+
+def test_questions_about_the_law_do_not_start_the_intake() -> None:
+    from benchmarks.load import LEGAL_QUESTIONS
+    from knowledge.intake.conversation import story_strength
+    from knowledge.intake.reader import read_story
+
+    for question in [*LEGAL_QUESTIONS, "七天无理由退货从哪天开始算", "买到假货能要求退一赔三吗"]:
+        assert story_strength(read_story(question, TODAY), question) is None, question
+    story = "我在淘宝买的毛衣，11月29号签收的，吊牌没拆，今天申请七天无理由"
+    assert story_strength(read_story(story, TODAY), story) == "strong"
