@@ -17,6 +17,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+import cn2an
 import yaml
 
 from knowledge.normalize import (
@@ -273,6 +274,8 @@ def read_amounts(text: str, reading: Reading, skip: list[tuple[int, int]]) -> No
         if any(a <= m.start() < b for a, b in skip):
             continue
         token, unit = m.group(1), m.group(2)
+        if len(token) == 1 and not token.isdigit() and not unit:
+            continue  # 「一共」「三包」: a lone Chinese numeral is money only with 块/元
         left, right = _clause_bounds(text, m.start(), m.end())
         before = text[max(left, m.start() - 14):m.start()]
         after = text[m.end():right]
@@ -533,6 +536,34 @@ def read_seller_said(text: str, reading: Reading) -> None:
         reading.put("seller_said", m.group(3).strip("，, "), m.group(0))
 
 
+_QUANTITY = re.compile(r"(?:一次|一共|总共)?(?:买|拍|下单|囤)了?\s*([0-9一二两三四五六七八九十]+)\s*(袋|瓶|盒|箱|件|个|罐|包|桶|支|斤)")
+_REASONABLE = re.compile(
+    r"(?:也就|只|就|顶多|最多|其实)[^，。；0-9一二两三四五六七八九十]{0,4}([0-9一二两三四五六七八九十]+)\s*(袋|瓶|盒|箱|件|个|罐|包|桶|支|斤)"
+)
+
+
+def read_injury_and_quantity(text: str, reading: Reading) -> None:
+    """How badly the consumer was hurt, and for a knowing buyer how much they bought and needed."""
+    for level in ("serious_or_death", "injury"):
+        word = next((w for w in spec()["injury"][level] if w in text and not _negated(text, text.find(w))), None)
+        if word:
+            reading.put("injury", level, word)
+            break
+    m = _QUANTITY.search(text)
+    if m and (n := _count(m.group(1))) and n > 1:
+        reading.put("quantity", n, m.group(0))
+        r = _REASONABLE.search(text, m.end())
+        if r and (k := _count(r.group(1))) is not None and k < n and r.group(2) == m.group(2):
+            reading.put("reasonable_quantity", k, r.group(0))
+
+
+def _count(token: str) -> int | None:
+    try:
+        return int(token) if token.isdigit() else int(cn2an.cn2an(token, "smart"))
+    except (ValueError, KeyError, TypeError):
+        return None
+
+
 def read_remedy(text: str, reading: Reading) -> None:
     for remedy, words in spec()["remedies"].items():
         for word in words:
@@ -578,6 +609,7 @@ def read_story(text: str, today: date, *, product: str | None = None) -> Reading
     read_promises(text, reading)
     read_shop(text, reading)
     read_seller_said(text, reading)
+    read_injury_and_quantity(text, reading)
     read_remedy(text, reading)
     if "signed_date" not in reading.facts and _NOT_DELIVERED.search(text):
         reading.put("signed_date", None, _NOT_DELIVERED.search(text).group(0))

@@ -107,6 +107,7 @@ class Decision:
             "platform_liability_basis": _refs(self.platform_liability_basis),
             "other_liable_parties": list(self.other_liable_parties),
             "punitive": self.punitive.as_dict(),
+            "punitive_alternatives": [r.as_dict() for r in self.punitive.alternatives],
             "refund_amount_yuan": money_value(self.refund_amount_yuan),
             "refund_due_date": self.refund_due_date.isoformat() if self.refund_due_date else None,
             "promise_compensation_yuan": money_value(self.promise_compensation_yuan),

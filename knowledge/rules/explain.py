@@ -38,7 +38,8 @@ def _conclusion(d: Decision) -> str:
         head += f"（七日期限最后一天：{cn_date(d.seven_day_deadline)}）"
     parts = [head]
     if d.punitive.multiple:
-        parts.append(f"可主张惩罚性赔偿{yuan(d.punitive.amount_yuan)}（{'、'.join(d.punitive.against)}）")
+        most = "最多" if d.punitive.up_to else ""
+        parts.append(f"可主张惩罚性赔偿{most}{yuan(d.punitive.amount_yuan)}（{'、'.join(d.punitive.against)}）")
     if d.platform_liable:
         parts.append("平台本身应承担责任")
     if d.refund_amount_yuan is not None:

@@ -42,9 +42,10 @@ def test_dev_file_is_reproduced_exactly(dev_cases):
 def test_to_dict_has_exactly_the_expected_keys(dev_cases):
     for case in dev_cases:
         out = decide(case_facts(case)).to_dict()
-        assert set(out) == set(EXPECTED_KEYS) | {"explanation", "citations"}
+        assert set(out) == set(EXPECTED_KEYS) | {"explanation", "citations", "punitive_alternatives"}
         assert set(case["expected"]) - {"note"} == set(EXPECTED_KEYS)
-        assert set(out["punitive"]) == set(case["expected"]["punitive"])
+        # v1 punitive keys, plus the v2 ones (measure, base_yuan, up_to: ../shared/eval/README.md)
+        assert set(out["punitive"]) == set(case["expected"]["punitive"]) | {"measure", "base_yuan", "up_to"}
 
 
 def test_every_dev_citation_resolves_verbatim(dev_cases):

@@ -118,3 +118,43 @@ def test_live_room_that_hid_the_seller_is_the_punitive_defendant():
     d = run(fraud=True, channel="live_stream", livestream_marked_actual_seller=False)
     assert d.punitive.against == ["直播间运营者"]
     assert d.other_liable_parties == ["直播间运营者"]
+
+
+# --- v2 measures (../shared/eval/README.md, "Punitive damages") --------------------------------
+FOOD = {"food": True, "food_safety_violation": True}
+
+
+@pytest.mark.parametrize(("price", "loss", "multiple", "measure", "amount"), [
+    (58, 1200, 3, "loss", 3600),  # 3 × loss beats 10 × price
+    (76, None, 10, "price", 1000),  # the floor
+    (500, 1200, 10, "price", 5000),  # 10 × price beats 3 × loss
+])
+def test_food_takes_the_larger_of_ten_times_price_and_three_times_loss(price, loss, multiple, measure, amount):
+    d = run(**FOOD, price_yuan=price, loss_yuan=loss, defect_caused_harm=loss is not None)
+    assert (d.punitive.multiple, d.punitive.measure, d.punitive.amount_yuan) == (multiple, measure, amount)
+    assert ("FOOD_3X_LOSS" in d.reason_codes) is (measure == "loss")
+
+
+def test_a_knowing_buyer_gets_ten_times_only_what_living_needs_take():
+    d = run(**FOOD, price_yuan=390, quantity=10, reasonable_quantity=2, bought_knowing_defect=True)
+    assert (d.punitive.base_yuan, d.punitive.amount_yuan) == (78, 1000)
+    assert "KNOWING_PURCHASE_CAPPED" in d.reason_codes
+    assert ("食品药品惩罚性赔偿司法解释", 12) in d.punitive.punitive_basis
+    within = run(**FOOD, price_yuan=390, quantity=2, reasonable_quantity=2, bought_knowing_defect=True)
+    assert within.punitive.amount_yuan == 3900 and "KNOWING_PURCHASE_WITHIN_NEED" in within.reason_codes
+
+
+def test_known_defect_with_serious_harm_is_up_to_twice_the_loss_with_fraud_as_an_alternative():
+    d = run(fraud=True, defect=True, defect_caused_harm=True, seller_knew_defect=True,
+            injury="serious_or_death", price_yuan=459, loss_yuan=68000)
+    p = d.punitive
+    assert (p.multiple, p.measure, p.up_to, p.amount_yuan, p.minimum_yuan) == (2, "loss", True, 136000, 0)
+    [alt] = d.to_dict()["punitive_alternatives"]
+    assert (alt["multiple"], alt["amount_yuan"], alt["measure"]) == (3, 1377, "price")
+    assert "KNOWN_DEFECT_SERIOUS_HARM_2X" in d.reason_codes
+
+
+def test_an_ordinary_injury_gives_nothing_under_the_second_paragraph():
+    d = run(defect=True, defect_caused_harm=True, seller_knew_defect=True, injury="injury",
+            price_yuan=459, loss_yuan=3000)
+    assert d.punitive.multiple == 0 and "INJURY_NOT_SERIOUS_NO_2X" in d.reason_codes
