@@ -65,9 +65,38 @@ def confirmation(state: Intake, today: date, route_note: str | None = None) -> M
 
 
 def situation(state: Intake, today: date) -> str:
-    """The answer for the consumer's own situation: the decision on the facts so far, quoted."""
+    """The answer for the consumer's own situation: the decision on the facts so far, quoted.
+    When only the signing date is missing and every signing date leads to the same answer (tags
+    cut, goods made to order), that answer is given instead of 「暂无法确定」."""
     decision = state.decision(today)
+    settled = _regardless_of_signing(state, today) if decision.seven_day_return_eligible is None else None
+    if settled is not None:
+        return "根据您说的情况（还不知道签收日期，但不论哪天签收结论相同）：\n" + settled.explanation(quotes=True)
     return "根据您说的情况：\n" + decision.explanation(quotes=True)
+
+
+def _regardless_of_signing(state: Intake, today: date):
+    """The decision with the window left out, if a recent and an old signing date agree on it."""
+    from datetime import timedelta
+
+    from knowledge.rules import decide
+
+    facts = state.rule_facts(today)
+    if "signed_date" in facts:
+        return None
+    trials = []
+    for days in (1, 60):
+        trial = dict(facts, signed_date=(today - timedelta(days=days)).isoformat())
+        trials.append(decide(trial, today=today))
+    recent, old = trials
+    if recent.seven_day_return_eligible is not False or old.seven_day_return_eligible is not False:
+        return None
+    if policy.signature(recent)[2:] != policy.signature(old)[2:]:
+        return None  # the date matters for something else (a refund, the platform)
+    recent.seven_day_deadline = None
+    recent.notes = [n for n in recent.notes if "七日期间自次日起算" not in n]
+    recent.reason_codes = [c for c in recent.reason_codes if c not in ("WITHIN_WINDOW", "OUTSIDE_WINDOW")]
+    return recent
 
 
 ANCHORS = ("order_date", "signed_date", "return_request_date", "seller_received_return_date", "price_yuan",
@@ -106,7 +135,7 @@ def begin(state: Intake, text: str, today: date) -> list[Message]:
     state.apply(reading, override=True)
     state.asking = None
     messages: list[Message] = []
-    if informative(state.decision(today)):
+    if informative(state.decision(today)) or _regardless_of_signing(state, today) is not None:
         messages.append({"text": situation(state, today)})
     return messages + _contradictions(state, today)
 

@@ -149,3 +149,12 @@ def test_questions_about_the_law_do_not_start_the_intake() -> None:
         assert story_strength(read_story(question, TODAY), question) is None, question
     story = "我在淘宝买的毛衣，11月29号签收的，吊牌没拆，今天申请七天无理由"
     assert story_strength(read_story(story, TODAY), story) == "strong"
+
+
+def test_a_story_without_a_signing_date_is_answered_when_every_date_agrees() -> None:
+    state = Intake()
+    [answer_] = conversation.begin(state, "在淘宝买的衣服吊牌剪了，还能七天无理由退吗，199块", TODAY)
+    assert "不论哪天签收结论相同" in answer_["text"] and "不能七日无理由退货" in answer_["text"]
+    assert "七日期限最后一天" not in answer_["text"]  # no date was invented
+    state = Intake()
+    assert conversation.begin(state, "淘宝买的毛衣吊牌没拆，不想要了，能退吗", TODAY) == []  # the date decides
