@@ -42,7 +42,7 @@ class Regime:
     amount_yuan: float | None
     basis: list[tuple[str, int]]
     against: list[str]
-    measure: str = "price"
+    measure: str | None = "price"
     base_yuan: float | None = None
     up_to: bool = False
 
@@ -73,16 +73,10 @@ class Punitive(Finding):
     active: bool = False  # a punitive claim (or its rejection) is what the case turns on
 
     def as_dict(self) -> dict:
-        return {
-            "multiple": self.multiple,
-            "minimum_yuan": self.minimum_yuan,
-            "amount_yuan": money_value(self.amount_yuan),
-            "basis": [{"law": law, "article": art} for law, art in self.punitive_basis],
-            "against": list(self.against),
-            "measure": self.measure,
-            "base_yuan": money_value(self.base_yuan),
-            "up_to": self.up_to,
-        }
+        """The decision's regime in the eval shape (no regime: multiple 0, measure null)."""
+        chosen = Regime(self.multiple, self.minimum_yuan, self.amount_yuan, self.punitive_basis, self.against,
+                        measure=self.measure, base_yuan=self.base_yuan, up_to=self.up_to)
+        return chosen.as_dict()
 
     def take(self, regimes: list[Regime]) -> None:
         """The largest regime becomes the decision; the others are listed as alternatives."""
