@@ -53,7 +53,8 @@ _NOT_DELIVERED = re.compile(
 )
 _RELATIVE_ALIASES = {"昨晚": "昨天", "今早": "今天", "今晚": "今天"}
 _NUMBER = re.compile(
-    r"[¥￥]?\s*(\d+(?:\.\d+)?(?:[kKwW](?![A-Za-z])|万(?:\d千)?\d*)?|[零一二两三四五六七八九十百千万]{2,}|[一二两三四五六七八九十])"
+    r"[¥￥]?\s*(\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?(?:[kKwW](?![A-Za-z])|万(?:\d千)?\d*)?"
+    r"|[零一二两三四五六七八九十百千万]{2,}|[一二两三四五六七八九十])"
     r"\s*(块钱|块|元|rmb|RMB)?"
 )
 _NOT_MONEY_AFTER = re.compile(
@@ -187,23 +188,35 @@ def _parse_date(token: str, today: date) -> date | None:
         return None
 
 
+def _earliest_role(pats: dict[str, list[re.Pattern]], text: str) -> str | None:
+    """The role whose cue comes first in `text` (ties: the order of reader.yaml)."""
+    best: tuple[int, int, str] | None = None
+    for rank, (role, patterns) in enumerate(pats.items()):
+        if role == "seller_received_return":
+            continue
+        for p in patterns:
+            m = p.search(text)
+            if m and (best is None or (m.start(), rank) < best[:2]):
+                best = (m.start(), rank, role)
+    return best[2] if best else None
+
+
 def _role_of_date(text: str, start: int, end: int, next_start: int) -> str | None:
     pats = _patterns()["roles"]
     left, right = _clause_bounds(text, start, end)
     clause = text[left:right]
     if any(p.search(clause) for p in pats["seller_received_return"]):
         return "seller_received_return_date"
-    after = text[end:min(right, next_start)]
-    best: tuple[int, int, str] | None = None
-    for rank, (role, patterns) in enumerate(pats.items()):
-        if role == "seller_received_return":
-            continue
-        for p in patterns:
-            m = p.search(after)
-            if m and (best is None or (m.start(), rank) < best[:2]):
-                best = (m.start(), rank, role)
-    if best:
-        return best[2]
+    found = _earliest_role(pats, text[end:min(right, next_start)])
+    if found:
+        return found
+    alone = len(_DATE_RE.sub("", text[left:right]).strip(" 是就在")) <= 1
+    if alone and right < min(len(text), next_start):
+        # 「11月29号，我收到了毛衣」: the date stands alone, its verb opens the next clause
+        nxt = _CLAUSE_END.split(text[right + 1:min(next_start, right + 13)], 1)[0]
+        found = _earliest_role(pats, nxt)
+        if found:
+            return found
     before = text[left:start]
     last: tuple[int, str] | None = None
     for role, patterns in pats.items():
@@ -378,6 +391,10 @@ def read_product(text: str, reading: Reading) -> None:
     for m in _patterns()["product"].finditer(text):
         measured = bool(re.search(r"[个件双套束本瓶罐桶台部支根张盒袋把款份条只副箱辆顶对枚颗]\s*$", m.group(0)))
         name = _product_name(text[m.end():m.end() + 24], measured)
+        if name and measured:  # 「买的台灯」: 台 was the start of the name, not a measure word
+            whole = _lexicon().match(text, m.end() - 1)
+            if whole and whole.group(0)[1:] == name[:len(whole.group(0)) - 1]:
+                name = whole.group(0)
         if name:
             reading.put("product", name, _clause_of(text, m))
             return

@@ -158,3 +158,14 @@ else:
     def test_any_text_is_read_quickly_and_only_fails_with_a_hint(text: str, question: str) -> None:
         _bounded(lambda: read_story(text, TODAY))
         _bounded(lambda: read_answer(question, text, TODAY))
+
+
+@pytest.mark.parametrize(("text", "key", "value"), [
+    ("11月29号，我收到了毛衣，吊牌都在", "signed_date", "2026-11-29"),  # the verb opens the next clause
+    ("今天12月6号，跟商家申请退货", "return_request_date", "2026-12-06"),
+    ("dy买的AirPods ¥1,299 前天到的", "price_yuan", 1299.0),
+    ("两百块不到买的台灯", "product", "台灯"),  # 台 starts the name here, it is no measure word
+    ("买了台电脑坏了", "product", "电脑"),
+])
+def test_more_ways_people_write(text: str, key: str, value) -> None:
+    assert read_story(text, TODAY).facts[key] == value
