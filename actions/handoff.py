@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 from rasa_sdk import Action, Tracker
@@ -14,6 +15,7 @@ from actions.runtime import channel_of, clock, db_session
 logger = logging.getLogger(__name__)
 
 MAX_FALLBACKS = 2
+HUMAN_ASKED = re.compile(r"(人工|真人|转接|找个人|活人|客服介入|接线员)")
 
 
 def hand_off(dispatcher: CollectingDispatcher, tracker: Tracker, reason: str) -> list[dict[str, Any]]:
@@ -51,6 +53,14 @@ class ActionHandoff(Action):
         return "action_handoff"
 
     async def run(self, dispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[dict[str, Any]]:
+        text = tracker.latest_message.get("text") or ""
+        if tracker.active_loop_name is None and not HUMAN_ASKED.search(text):
+            # a long story the classifier took for a request for a human (「…我要退钱加赔」)
+            from actions.intake import story_events
+
+            story = story_events(dispatcher, tracker)
+            if story is not None:
+                return story
         return hand_off(dispatcher, tracker, "消费者要求转人工")
 
 

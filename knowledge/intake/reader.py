@@ -38,7 +38,7 @@ _DATE_RE = re.compile(
     r"(?:\d{4}\s*年\s*)?\d{1,2}\s*月\s*\d{1,2}\s*[日号]?"
     r"|\d{4}[-./]\d{1,2}[-./]\d{1,2}"
     r"|(?<![\d月])(?:上个?月)?\d{1,2}[号日](?![\d])"
-    r"|大前天|前天|昨天|昨晚|今天|今早|今晚"
+    r"|大前天|大前日|前天|前日|昨天|昨晚|琴日|寻日|尋日|噚日|今天|今日|今早|今晚"
     r"|(?:\d+|[一二两三四五六七八九十]+)天(?:前|以前|之前)"
     r"|(?:上上|上|这|本)?个?(?:周|星期|礼拜)[一二三四五六日天]"
 )
@@ -51,7 +51,8 @@ _NOT_DELIVERED = re.compile(
     r"(还没|没有?|未)(发货|发出)|(还没|一直没|没有?|未)(收到|到)(货|商品|东西|快递|包裹)?(?![^，。；]{0,3}(退款|钱|款|回复))"
     r"|快递(丢了|丢件|弄丢)|丢件"
 )
-_RELATIVE_ALIASES = {"昨晚": "昨天", "今早": "今天", "今晚": "今天"}
+_RELATIVE_ALIASES = {"昨晚": "昨天", "今早": "今天", "今晚": "今天", "前日": "前天", "大前日": "大前天",
+                     "琴日": "昨天", "寻日": "昨天", "尋日": "昨天", "今日": "今天", "噚日": "昨天"}
 _NUMBER = re.compile(
     r"[¥￥]?\s*(\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?(?:[kKwW](?![A-Za-z])|万(?:\d千)?\d*)?"
     r"|[零一二两三四五六七八九十百千万]{2,}|[一二两三四五六七八九十])"
@@ -301,7 +302,9 @@ def read_amounts(text: str, reading: Reading, skip: list[tuple[int, int]]) -> No
             cue = _contains_any(before[-6:], money_words)
             alone = re.fullmatch(r"[¥￥]?\s*" + re.escape(token) + r"[呢啊吧嘛呀哦]*", clause) is not None
             sized = bool(re.search(r"[kKwW百千万]", token))  # 1.2k, 两千四: amounts, not counts
-            if not (cue or alone or sized or m.group(0).lstrip().startswith(("¥", "￥")) or after.startswith("买")):
+            stuck = (bool(re.search(r"[\u4e00-\u9fa5]$", text[:m.start()])) and len(token) >= 2 and token.isdigit()
+                     and (not after or re.match(r"[\s用买到收的，。,]", after) is not None))  # 「腊肠260」「电瓶899用了」
+            if not (cue or alone or sized or stuck or m.group(0).lstrip().startswith(("¥", "￥")) or after.startswith("买")):
                 continue
             if not re.search(r"\d", token) and not (cue or alone or sized or after.startswith("买")):
                 continue
@@ -369,11 +372,21 @@ def _product_name(tail: str, measured: bool = False) -> str | None:
 
 
 def _tidy_product(name: str) -> str:
-    """A product name without the amount or count stuck to it (咖啡机1099, 牛轧糖3袋)."""
+    """A product name without the amount or count stuck to it (咖啡机1099, 牛轧糖3袋, 螺蛳粉一箱128)."""
     name = _clean_name(name)
+    for _ in range(3):
+        cut = _cut_count(name)
+        if cut == name:
+            break
+        name = cut
+    return name
+
+
+def _cut_count(name: str) -> str:
     m = re.search(
         r"(?<=.{2})(?:[¥￥]\s*\d|\d+(?:\.\d+)?\s*(?:块钱|块|元|[个件双套束本瓶罐桶台部支根张盒袋把份条只副箱斤包节片])"
-        r"|(?<=[\u4e00-\u9fa5])\d+(?:\.\d+)?$|[一二两三四五六七八九十几百千万]+(?:块|元|[个件双套束本瓶罐桶台部支根张盒袋把份条只副箱斤包节片])$)",
+        r"|(?<=[\u4e00-\u9fa5])\d+(?:\.\d+)?$|[一二两三四五六七八九十几百千万]+(?:块|元|[个件双套束本瓶罐桶台部支根张盒袋把份条只副箱斤包节片])$"
+        r"|[一二两三四五六七八九十几]+[百千万][一二两三四五六七八九十百千万]*$)",
         name)
     if m:
         name = name[:m.start()]
@@ -529,6 +542,11 @@ def read_flags(text: str, reading: Reading) -> None:
 
 def read_promises(text: str, reading: Reading) -> None:
     s = spec()
+    m = re.search(s["unquoted_promise"] + r"([^。；！？“\"「]{4,40})", text)
+    if m and "seller_promise" not in reading.facts:
+        words = _CLAUSE_END.split(m.group(3), 1)[0] if len(m.group(3)) > 30 else m.group(3)
+        if _contains_any(words, s["promise_terms"]) and not _contains_any(words, s["promise_must_not_contain"]):
+            reading.put("seller_promise", words.strip(), m.group(0))
     for key, cue in s["promises"].items():
         for m in re.finditer(cue, text):
             q = _QUOTE.search(text, m.end())

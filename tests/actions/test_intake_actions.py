@@ -108,3 +108,11 @@ def test_a_story_read_as_an_offer_answer_is_taken_as_a_story(dispatcher, domain)
     events = asyncio.run(ActionRespondOffer().run(dispatcher, tracker, domain))
     assert events[-1] == FollowupAction("complaint_form")
     assert intake_of(events).facts["signed_date"] == "2026-11-26"
+
+
+def test_a_story_read_as_a_request_for_a_human_is_taken_as_a_story(dispatcher, domain) -> None:
+    from actions.handoff import ActionHandoff
+
+    story = "某宝买的沙发¥5,800 页面说是头层牛皮 用了俩月掉皮 检测的人说就是PU贴的 商家说可以换 我要退钱加赔"
+    events = asyncio.run(ActionHandoff().run(dispatcher, make_tracker(text=story, intent="request_human"), domain))
+    assert events[-1] == FollowupAction("complaint_form") and intake_of(events).facts["fraud"] is True
