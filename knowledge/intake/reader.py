@@ -1,7 +1,7 @@
 """Read the consumer's own words for the facts of their dispute.
 
-A story (「9月1号收到两本小说，一共86块，书都没拆塑封。9月8号想退，商家说"图书音像不退"」) becomes
-facts in the rules engine's keys (signed_date, return_request_date, price_yuan, product, condition,
+A story (「我11月29号签收的一件毛衣，吊牌没拆，今天跟商家申请七天无理由」) becomes facts in the
+rules engine's keys (signed_date, return_request_date, price_yuan, product, condition,
 …), each with the words it came from. Answers to the intake's questions are read with the parser
 of that question and, like any message, also for whatever else they say. The normalisers of
 knowledge.normalize are the one home for dates, amounts, order numbers, phones and platform
@@ -362,7 +362,7 @@ def _product_name(tail: str, measured: bool = False) -> str | None:
         if i != -1 and i < cut:
             cut = i
     name = _tidy_product(name[:cut])
-    if name.startswith(("还", "没", "就", "也", "都", "又", "已", "才", "不", "了", "是", "在", "我", "你", "他", "她")):
+    if name.startswith(("还", "没", "就", "也", "都", "又", "已", "才", "不", "了", "是", "在", "我", "你", "他", "她", "多")):
         return None
     if name.endswith(tuple(s["reject_endings"])):
         return None
