@@ -9,6 +9,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
+from actions.intake import story_events
 from actions.runtime import channel_of, clock, db_session, today
 
 logger = logging.getLogger(__name__)
@@ -122,13 +123,6 @@ def _status_text(status: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def _story_instead(dispatcher: CollectingDispatcher, tracker: Tracker) -> list | None:
-    """A message read as a status check or an offer answer that is really the consumer's story."""
-    from actions.intake import story_events
-
-    return story_events(dispatcher, tracker)
-
-
 class ActionCheckStatus(Action):
     def name(self) -> str:
         return "action_check_status"
@@ -142,7 +136,7 @@ class ActionCheckStatus(Action):
                 latest = latest_case(db, tracker.sender_id)
                 case_no = latest.case_no if latest else None
             if not case_no:
-                story = _story_instead(dispatcher, tracker)
+                story = story_events(dispatcher, tracker)  # a story read as a status check or an offer answer
                 if story is not None:
                     return story
                 dispatcher.utter_message(text="您还没有提交过投诉。需要登记请说「我要投诉」。")
@@ -176,7 +170,7 @@ class ActionRespondOffer(Action):
                     raise OfferError(message_zh="您目前没有待答复的平台方案。")
                 result = respond_to_offer(db, case_no, sender_id=tracker.sender_id, accept=accept, clock=clock())
             except (OfferError, CaseAccessError) as exc:
-                story = _story_instead(dispatcher, tracker)
+                story = story_events(dispatcher, tracker)  # a story read as a status check or an offer answer
                 if story is not None:  # 「商家不接受退货…」 was a story, not an answer to an offer
                     return story
                 dispatcher.utter_message(text=str(exc))

@@ -73,14 +73,10 @@ class ValidateComplaintForm(Action):
         day = today()
         if tracker.active_loop_name != FORM:
             # activation: by 「我要投诉」 (possibly with a story), or after a story was answered
-            if text and text not in state.story:
+            if text and text not in state.story:  # 「我要投诉，…」 told with the request itself
                 reading = read_story(text, day)
                 if reading.case_facts:
-                    messages = conversation.begin(state, text, day) if conversation.starts_intake(reading, text) else []
-                    if not messages:
-                        state.add_story(text)
-                        state.apply(reading)
-                    for message in messages:
+                    for message in conversation.begin(state, text, day, reading):
                         send(dispatcher, message)
             state.status = "open"
             state.asking = state.next_question(day)
@@ -137,7 +133,7 @@ def story_events(dispatcher: CollectingDispatcher, tracker: Tracker) -> list[Eve
     state = load(tracker)
     if state.status != "open":
         state = Intake()
-    messages = conversation.begin(state, text, day)
+    messages = conversation.begin(state, text, day, reading)
     if not messages:  # the story decides nothing yet: the law that applies, from the statutes
         message = legal_answer(text)
         messages = [message] if message else []

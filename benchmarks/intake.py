@@ -21,7 +21,6 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import os
 import random
 import re
 import secrets
@@ -47,10 +46,8 @@ EVAL_DIR = REPO.parent / "shared" / "eval"
 DEFAULT_CASES = [EVAL_DIR / "cases_dev.jsonl", EVAL_DIR / "cases_dev_v2.jsonl"]
 QUESTIONS_FILE = REPO / "knowledge" / "intake" / "questions.yaml"
 OUT = REPO / ".cache" / "benchmarks" / "intake.json"
-VENV_PYTHON = REPO / ".venv" / "bin" / "python"
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 HTTP_TIMEOUT_S = 30.0
-SHOW_TIMEOUT_S = 60.0
 
 CASE_NO = re.compile(r"案件编号：(ODR-\d{8}-\d{4,})")
 ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
@@ -304,30 +301,13 @@ def converse(http: requests.Session, rasa_url: str, case: dict[str, Any], catalo
 
 
 def read_case(case_no: str, database_url: str) -> tuple[dict[str, Any] | None, str]:
-    """The filed case as the case service stores it, and where it was read from: the operations
-    CLI (`python -m disputes show NO --json`) if it has that command, else the row itself."""
-    python = VENV_PYTHON if VENV_PYTHON.exists() else Path(sys.executable)
-    try:
-        run = subprocess.run([str(python), "-m", "disputes", "show", case_no, "--json"], cwd=REPO,
-                             env={**os.environ, "ODR_DATABASE_URL": database_url}, capture_output=True,
-                             text=True, timeout=SHOW_TIMEOUT_S)
-        if run.returncode == 0 and "{" in run.stdout:
-            shown = json.loads(run.stdout[run.stdout.index("{"):])
-            if isinstance(shown, dict) and "decision" in shown:
-                return shown, "cli"
-    except (subprocess.TimeoutExpired, ValueError):
-        pass
-    from sqlalchemy import select
-
+    """The filed case as the case service stores it (what `python -m disputes show NO --json`
+    prints), read in this process, and where it was read from."""
     from disputes.db import session_factory
-    from disputes.models import Case
+    from disputes.service import case_record
 
     with session_factory(database_url)() as s:
-        row = s.scalars(select(Case).where(Case.case_no == case_no)).first()
-        if row is None:
-            return None, "db"
-        return {"case_no": row.case_no, "state": row.state, "facts": row.facts,
-                "decision": row.decision}, "db"
+        return case_record(s, case_no), "case service"
 
 
 # ---------------------------------------------------------------- scoring

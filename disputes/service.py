@@ -382,8 +382,9 @@ def status_dict(case: Case) -> dict[str, Any]:
 def case_record(session: Session, case_no: str) -> dict[str, Any] | None:
     """Everything stored with a case, for operators (CLI): facts, decision, state and timeline.
     Personal data stays on the consumer row and is not included."""
-    case = session.scalars(select(Case).where(Case.case_no == case_no.strip().upper())).first()
-    if case is None:
+    try:
+        case = get_case(session, case_no)
+    except CaseNotFound:
         return None
     return {**status_dict(case), "facts": dict(case.facts or {}), "decision": case.decision}
 

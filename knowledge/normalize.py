@@ -70,7 +70,7 @@ _TIME_OF_DAY = re.compile(
     r"(?:上午|下午|晚上|早上|早晨|中午|凌晨|傍晚|夜里|夜间|半夜|白天)?"
     rf"(?:{_CLOCK_NUM}[点:：时](?:{_CLOCK_NUM}分?|半|钟)?)?(?:左右|前后|的时候)?$"
 )
-MAX_DATE_TEXT = 64  # a date answer is short; longer text is searched for a date by the caller
+MAX_FIELD_TEXT = 64  # a date or an amount is short; longer text is searched for one by the caller
 _WEEKDAYS = {"一": 0, "二": 1, "三": 2, "四": 3, "五": 4, "六": 5, "日": 6, "天": 6, "末": 5}
 _RELATIVE_DAYS = {"今天": 0, "今日": 0, "昨天": -1, "昨日": -1, "前天": -2, "大前天": -3, "明天": 1, "后天": 2}
 
@@ -103,7 +103,7 @@ def normalize_date(text: str, today: date, *, allow_future: bool = False) -> Dat
     raw = (text or "").strip()
     if not raw:
         raise NormalizationError("请告诉我具体日期，例如“3月2日”或“昨天”。")
-    if len(raw) > MAX_DATE_TEXT:
+    if len(raw) > MAX_FIELD_TEXT:
         raise NormalizationError("请只告诉我日期，例如“3月2日”或“昨天”。")
     s = re.sub(r"\s+", "", raw)
     s = s.replace("号", "日").replace("．", ".").replace("／", "/").replace("－", "-")
@@ -192,7 +192,7 @@ def normalize_amount(text: str, *, maximum: Decimal = MAX_AMOUNT) -> AmountResul
     raw = (text or "").strip()
     if not raw:
         raise NormalizationError("请告诉我金额，例如“199元”。")
-    if len(raw) > MAX_DATE_TEXT:
+    if len(raw) > MAX_FIELD_TEXT:
         raise NormalizationError("请只告诉我金额，例如“199元”。")
     s = re.sub(r"\s+", "", raw)
     if s.startswith(("-", "－", "负")):

@@ -17,10 +17,8 @@ import statistics
 from collections import Counter
 from datetime import datetime
 from functools import lru_cache
-from pathlib import Path
 from typing import Any
 
-import yaml
 from flask import Blueprint, Response, current_app, render_template
 from sqlalchemy import select
 
@@ -33,8 +31,6 @@ from web.forms import register_error_pages
 bp = Blueprint("stats", __name__, url_prefix="/stats")
 register_error_pages(bp)
 
-PROBLEMS_FILE = Path(__file__).resolve().parent.parent / "knowledge" / "intake" / "problems.yaml"
-FALLBACK_ISSUES = ["质量问题", "与描述不符", "假货", "拒绝七天无理由", "发货延迟", "丢件", "个人信息泄露", "其他"]
 OTHER_ISSUE = "其他"
 OTHER_PLATFORM = "其他平台"
 OUTCOMES = ["已和解", "已转12315", "结案（未和解）", "处理中"]
@@ -44,13 +40,10 @@ DEFAULT_MIN_COUNT = 3
 
 @lru_cache(maxsize=1)
 def issue_types() -> list[str]:
-    """The issue types the complaint form offers (its fixed list; free text never leaves the case)."""
-    try:
-        data = yaml.safe_load(PROBLEMS_FILE.read_text(encoding="utf-8"))
-        names = [str(p["name"]) for p in (data.get("problems") or [])]
-    except (OSError, yaml.YAMLError, AttributeError):
-        names = []
-    names = names or list(FALLBACK_ISSUES)
+    """The issue types a case can have (knowledge/intake/problems.yaml; free text never leaves the case)."""
+    from knowledge.intake.summary import problem_types
+
+    names = [str(p["name"]) for p in problem_types()]
     if OTHER_ISSUE not in names:
         names.append(OTHER_ISSUE)
     return names

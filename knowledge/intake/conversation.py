@@ -40,10 +40,10 @@ _ANSWER_LABELS = {
 
 def question(state: Intake, today: date, route_note: str | None = None) -> Message:
     """The message that asks `state.asking` (the confirmation shows the summary and decision)."""
-    spec = policy.catalogue()[state.asking or "story"]
-    buttons = [{"title": b, "payload": b} for b in spec.get("buttons") or []]
     if state.asking == "confirm":
         return confirmation(state, today, route_note)
+    spec = policy.catalogue()[state.asking or "story"]
+    buttons = [{"title": b, "payload": b} for b in spec.get("buttons") or []]
     if state.asking != "story" and not state.answered and state.facts:
         buttons.append({"title": "不用投诉", "payload": "不用投诉"})
     return {"text": spec["text"], "buttons": buttons}
@@ -64,15 +64,20 @@ def confirmation(state: Intake, today: date, route_note: str | None = None) -> M
     return {"text": "\n".join(lines), "buttons": buttons}
 
 
-def situation(state: Intake, today: date) -> str:
+def situation(state: Intake, today: date, *, only_if_informative: bool = False) -> str | None:
     """The answer for the consumer's own situation: the decision on the facts so far, quoted.
     When only the signing date is missing and every signing date leads to the same answer (tags
-    cut, goods made to order), that answer is given instead of 「暂无法确定」."""
+    cut, goods made to order), that answer is given instead of 「暂无法确定」. With
+    `only_if_informative`, None when the facts decide nothing yet."""
     decision = state.decision(today)
-    settled = _regardless_of_signing(state, today) if decision.seven_day_return_eligible is None else None
-    if settled is not None:
-        return "根据您说的情况（还不知道签收日期，但不论哪天签收结论相同）：\n" + settled.explanation(quotes=True)
-    return "根据您说的情况：\n" + decision.explanation(quotes=True)
+    heading = "根据您说的情况："
+    if decision.seven_day_return_eligible is None:
+        settled = _regardless_of_signing(state, today)
+        if settled is not None:
+            decision, heading = settled, "根据您说的情况（还不知道签收日期，但不论哪天签收结论相同）："
+    if only_if_informative and not informative(decision):
+        return None
+    return heading + "\n" + decision.explanation(quotes=True)
 
 
 def _regardless_of_signing(state: Intake, today: date):
@@ -118,26 +123,20 @@ def story_strength(reading: Reading, text: str) -> str | None:
     return None
 
 
-def starts_intake(reading: Reading, text: str) -> bool:
-    return story_strength(reading, text) is not None
-
-
 def informative(decision) -> bool:
     """Whether the decision on the facts so far says something (else the law is quoted instead)."""
     return decision.seven_day_return_eligible is not None or bool(decision.reason_codes)
 
 
-def begin(state: Intake, text: str, today: date) -> list[Message]:
-    """A story told outside the intake: take its facts and answer the consumer's situation. No
-    message when the facts so far decide nothing yet (the caller answers from the statutes)."""
-    reading = read_story(text, today)
+def begin(state: Intake, text: str, today: date, reading: Reading | None = None) -> list[Message]:
+    """A story told outside the intake: take its facts (`reading`, if the caller has read it
+    already) and answer the consumer's situation. No answer when the facts so far decide nothing
+    yet (the caller answers from the statutes)."""
     state.add_story(text)
-    state.apply(reading, override=True)
+    state.apply(reading or read_story(text, today), override=True)
     state.asking = None
-    messages: list[Message] = []
-    if informative(state.decision(today)) or _regardless_of_signing(state, today) is not None:
-        messages.append({"text": situation(state, today)})
-    return messages + _contradictions(state, today)
+    answer = situation(state, today, only_if_informative=True)
+    return ([{"text": answer}] if answer else []) + _contradictions(state, today)
 
 
 def advance(state: Intake, text: str, today: date, *, answer_question=None) -> list[Message]:
