@@ -47,9 +47,10 @@ _REQUEST_MENTIONED = re.compile(
     r"(申请|要求|提出)[^，。；]{0,8}(退|换)|(找|跟|和|联系了?)[^，。；]{0,4}(商家|客服|店家|卖家|店里|店主)[^，。；]{0,8}(退|换)"
     r"|(商家|客服|店家|卖家)[^，。；]{0,4}(说|不给|拒绝|不同意|不让|不支持)"
 )
+# The goods never reached the consumer (in a story, or as the answer to 「哪天签收」).
 _NOT_DELIVERED = re.compile(
-    r"(还没|没有?|未)(发货|发出)|(还没|一直没|没有?|未)(收到|到)(货|商品|东西|快递|包裹)?(?![^，。；]{0,3}(退款|钱|款|回复))"
-    r"|快递(丢了|丢件|弄丢)|丢件"
+    r"(还没|没有?|未)(发货|发出)|(还没|一直没|没有?|未)(签收|收到|收|到)(货|商品|东西|快递|包裹)?(?![^，。；]{0,3}(退款|钱|款|回复))"
+    r"|快递(丢了|丢件|弄丢)|丢件|丢了"
 )
 _RELATIVE_ALIASES = {"昨晚": "昨天", "今早": "今天", "今晚": "今天", "前日": "前天", "大前日": "大前天",
                      "琴日": "昨天", "寻日": "昨天", "尋日": "昨天", "今日": "今天", "噚日": "昨天"}
@@ -683,7 +684,6 @@ def is_unknown(text: str) -> bool:
 _YES = re.compile(r"(点过|确认过|勾过|勾选过|提供了|给了|有的|有过|是的|是|对|有|嗯|确认|同意|可以|好的|好|行|没问题|ok|OK|提交)")
 _NO = re.compile(r"(没有|没|否|不是|不对|不|无|未)")
 _NOT_YET = re.compile(r"(还没|没有?提|未提|没申请|还没申请|没找|没联系)")
-_NOT_SIGNED = re.compile(r"(未签收|没签收|没收到|还没到|没到货|未收到|没有收到|丢了|丢件|还没收)")
 
 
 def read_answer(question: str, text: str, today: date, known: dict[str, Any] | None = None) -> Reading:
@@ -717,7 +717,7 @@ def read_answer(question: str, text: str, today: date, known: dict[str, Any] | N
         answer.put("product", name, text)
         _category_flags(name, answer)
     elif question in ("signed_date", "return_request_date"):
-        if question == "signed_date" and _NOT_SIGNED.search(text):
+        if question == "signed_date" and _NOT_DELIVERED.search(text):
             answer.put("signed_date", None, text)
         elif question == "return_request_date" and _NOT_YET.search(text):
             answer.put("return_request_date", None, text)
