@@ -55,6 +55,10 @@ def settlement_request(case: Case, cfg: PlatformConfig, deadline: datetime, now:
             "remedy": case.demanded_remedy,
             "amount_yuan": str(case.demanded_amount) if case.demanded_amount is not None else None,
             "text": _claim_text(case),
+            "items": [
+                {**i, "amount_yuan": str(i["amount_yuan"])}
+                for i in claim_items(case.demanded_remedy, case.facts, case.decision)
+            ],
         },
         "facts": facts,
         "evidence": [
@@ -75,8 +79,80 @@ def settlement_request(case: Case, cfg: PlatformConfig, deadline: datetime, now:
 
 def _claim_text(case: Case) -> str:
     remedy = case.demanded_remedy or case.facts.get("desired_remedy") or "依法处理"
+    items = claim_items(case.demanded_remedy, case.facts, case.decision)
+    if remedy == "赔偿" and items:
+        return f"消费者请求：赔偿，{texts.claim_breakdown(items)}"
     money = f"{texts.yuan(case.demanded_amount)}" if case.demanded_amount is not None else ""
     return f"消费者请求：{remedy}{money}"
+
+
+def _amount(raw: Any) -> Decimal | None:
+    """A stored money figure as a non-negative Decimal, or None when absent or unusable."""
+    if raw in (None, "") or isinstance(raw, bool):
+        return None
+    try:
+        value = Decimal(str(raw).replace("元", "").replace(",", "").strip())
+    except InvalidOperation:
+        return None
+    if not value.is_finite() or value < 0 or value > MAX_AMOUNT:
+        return None
+    return value.quantize(Decimal("0.01"))
+
+
+_CN_TIMES = {2: "二", 3: "三", 10: "十"}
+
+
+def _punitive_note(punitive: dict[str, Any]) -> str:
+    """How the increment is computed, in the statute's terms (e.g. 价款199.00元的三倍，不足500元的为500元)."""
+    multiple = int(punitive.get("multiple") or 0)
+    times = _CN_TIMES.get(multiple, str(multiple))
+    base = _amount(punitive.get("base_yuan"))
+    measure = ("所受损失" if punitive.get("up_to") else "损失") if punitive.get("measure") == "loss" else "价款"
+    of = f"{measure}{texts.yuan(base)}的" if base is not None else f"{measure}的"
+    if punitive.get("up_to"):
+        return f"{of}{times}倍以下，按上限计"
+    note = f"{of}{times}倍"
+    floor = _amount(punitive.get("minimum_yuan"))
+    if floor:
+        floor_text = f"{floor.normalize():f}"
+        note += f"，不足{floor_text}元的为{floor_text}元"
+    return note
+
+
+def claim_items(remedy: str | None, facts: dict[str, Any] | None,
+                decision: dict[str, Any] | None) -> list[dict[str, Any]]:
+    """The money a demand is made of, item by item: [{kind, label, amount_yuan, note, basis}].
+
+    A 「赔偿」 demand is the price back, the actual loss (facts `loss_yuan`, when known) and the
+    punitive increment: 消法第五十五条 and 食品安全法第一百四十八条 grant the increment in addition
+    to the refund and the loss, so claiming the increment alone would give up the rest. A
+    「退货退款」 demand is the price. Other remedies carry no computed amount."""
+    facts = facts or {}
+    price = _amount(facts.get("price_yuan"))
+    refund = {"kind": "refund", "label": "退还货款", "amount_yuan": price, "note": None, "basis": []}
+    if remedy == "退货退款":
+        return [refund] if price is not None else []
+    if remedy != "赔偿":
+        return []
+    items: list[dict[str, Any]] = []
+    if price is not None and price > 0 and facts.get("refund_paid") is not True:
+        items.append(refund)
+    loss = _amount(facts.get("loss_yuan"))
+    if loss is not None and loss > 0:
+        items.append({"kind": "loss", "label": "赔偿实际损失", "amount_yuan": loss, "note": None, "basis": []})
+    punitive = (decision or {}).get("punitive")
+    if isinstance(punitive, dict):
+        amount = _amount(punitive.get("amount_yuan"))
+        if amount is not None and amount > 0 and punitive.get("multiple"):
+            basis = [
+                {"law": b["law"], "article": int(b["article"]), "citation": cit}
+                for b in punitive.get("basis") or []
+                if isinstance(b, dict) and (cit := citation_of(b.get("law"), b.get("article")))
+            ]
+            label = "惩罚性赔偿" if punitive.get("up_to") else "增加赔偿"
+            items.append({"kind": "punitive", "label": label, "amount_yuan": amount,
+                          "note": _punitive_note(punitive), "basis": basis})
+    return items
 
 
 def _send_round(session: Session, case: Case, cfg: PlatformConfig, clock: Clock) -> datetime:
@@ -412,7 +488,8 @@ def escalate_to_desk(session: Session, case: Case, clock: Clock, *, reason: str,
 
 def escalate_to_regulator(session: Session, case: Case, clock: Clock, *, reason: str,
                           actor: str = "system") -> str:
-    """Tier 2: build the 12315 complaint package (第十条 fields, timeline, evidence, legal basis)."""
+    """Tier 2: build the 12315 package (第十条 fields, timeline, evidence, legal basis; a separate
+    举报 part, or a report only, when the decision says so)."""
     from disputes.export12315 import build_package, missing_labels, snapshot
 
     now = clock.now()
@@ -427,12 +504,14 @@ def escalate_to_regulator(session: Session, case: Case, clock: Clock, *, reason:
                      package=snapshot(package))
     case.escalations.append(esc)
     missing = missing_labels(package)
+    kind = package.get("kind", "complaint")
+    article = 28 if kind == "report" else 10
     record_event(session, case, "package_built", actor="system", at=now,
-                 payload={"format": package["format"], "missing": missing},
-                 legal_basis=[{"law": "市场监督管理投诉举报处理办法", "article": 10,
-                               "citation": "《市场监督管理投诉举报处理办法》第十条"}])
+                 payload={"format": package["format"], "kind": kind, "missing": missing},
+                 legal_basis=[{"law": "市场监督管理投诉举报处理办法", "article": article,
+                               "citation": citation_of("市场监督管理投诉举报处理办法", article)}])
     record_event(session, case, "escalated", actor=actor, at=now, payload={"tier": "regulator", "reason": reason})
-    text = texts.escalated_regulator(case.case_no, missing)
+    text = texts.escalated_regulator(case.case_no, missing, kind)
     notify(session, case, text, kind="package_ready", clock=clock)
     return text
 

@@ -141,20 +141,12 @@ def clean_facts(facts: dict[str, Any]) -> dict[str, Any]:
 
 
 def _demanded_amount(remedy: str | None, facts: dict[str, Any], decision: dict[str, Any] | None) -> Decimal | None:
-    price = _money(facts.get("price_yuan"), "price_yuan")
-    if remedy == "赔偿":
-        punitive = (decision or {}).get("punitive")
-        if isinstance(punitive, dict):
-            for key in ("amount_yuan", "amount", "total_yuan"):
-                if punitive.get(key) not in (None, ""):
-                    try:
-                        return _money(punitive[key], key)
-                    except ValidationError:
-                        break
+    """The total of the demand's items (negotiation.claim_items): for 「赔偿」 the refund, the actual
+    loss and the punitive increment together, not the increment alone."""
+    items = negotiation.claim_items(remedy, facts, decision)
+    if not items:
         return None
-    if remedy == "退货退款":
-        return price
-    return None
+    return sum((i["amount_yuan"] for i in items), Decimal("0")).quantize(Decimal("0.01"))
 
 
 def allocate_case_no(session: Session, clock: Clock) -> str:

@@ -51,14 +51,30 @@ def yuan(amount: Decimal | float | str | None) -> str:
     return f"{Decimal(str(amount)).quantize(Decimal('0.01'))}元"
 
 
+def claim_breakdown(items: list[dict], *, with_basis: bool = False) -> str:
+    """A demand item by item with its total, e.g. 「退还货款199.00元；赔偿实际损失300.00元；增加赔偿
+    597.00元（价款199.00元的三倍，不足500元的为500元）；合计1096.00元」 (items from
+    `negotiation.claim_items`; `with_basis` adds the cited articles)."""
+    parts = []
+    for i in items:
+        extra = [i["note"]] if i.get("note") else []
+        if with_basis and i.get("basis"):
+            extra.append("依据" + "、".join(b["citation"] for b in i["basis"]))
+        parts.append(f"{i['label']}{yuan(i['amount_yuan'])}" + (f"（{'，'.join(extra)}）" if extra else ""))
+    if len(items) > 1:
+        total = sum((Decimal(str(i["amount_yuan"])) for i in items), Decimal("0"))
+        parts.append(f"合计{yuan(total)}")
+    return "；".join(parts)
+
+
 def submitted(case_no: str) -> str:
     return f"您的投诉已提交，案件编号 {case_no}。我们会把您的诉求发送给平台，有进展会第一时间通知您。"
 
 
 def settlement_sent(case_no: str, platform: str, deadline) -> str:
     return (
-        f"案件 {case_no}：已将您的诉求发送给{platform}，平台需在 {format_local(deadline)} 前答复。"
-        "逾期未答复的，案件将自动转交平台人工客服处理。"
+        f"案件 {case_no}：已将您的诉求发送给{platform}。按维权助手的协商规则，平台应在 {format_local(deadline)} 前答复"
+        "（这是本服务给平台的答复期限，不是法定期限）；逾期未答复的，案件将自动转交平台人工客服处理。"
     )
 
 
@@ -96,17 +112,31 @@ def next_round(case_no: str, round_no: int, max_rounds: int, deadline) -> str:
 
 def escalated_desk(case_no: str, platform: str, reason: str, sla) -> str:
     return (
-        f"案件 {case_no}：{reason}，已转交{platform}人工客服处理，"
-        f"客服需在 {format_local(sla)} 前给出处理结果。"
+        f"案件 {case_no}：{reason}，已转交{platform}人工客服处理。"
+        f"按维权助手的协商规则，客服应在 {format_local(sla)} 前给出处理结果（这是本服务的处理时限，不是法定期限）；"
+        "到期仍未解决的，我们会为您整理可向12315提交的材料。"
     )
 
 
-def escalated_regulator(case_no: str, missing: list[str]) -> str:
+def escalated_regulator(case_no: str, missing: list[str], kind: str = "complaint") -> str:
+    """The notice that the 12315 package is ready; `kind` is the package's: complaint,
+    complaint_and_report (a separate 举报 part) or report (no consumer dispute, so no complaint)."""
+    measures = "《市场监督管理投诉举报处理办法》"
+    if kind == "report":
+        text = (
+            f"案件 {case_no}：我们已为您整理好12315举报材料（含涉嫌违法的事实、证据清单和涉嫌违反的规定）。"
+            "您本人与经营者之间没有消费者权益争议，只能举报，不能投诉。"
+            f"您可以通过全国12315平台、12315热线或市场监管部门公布的渠道提交举报（{measures}第八条）。"
+        )
+        if missing:
+            text += f"提交前还需补充：{'、'.join(missing)}（该办法第二十八条要求举报提供具体线索和事实依据）。"
+        return text
     text = (
         f"案件 {case_no}：与平台协商未能解决，我们已为您整理好12315投诉材料（含时间线、证据清单和法律依据）。"
-        "您可以通过全国12315平台、12315热线或市场监管部门公布的渠道提交投诉"
-        "（《市场监督管理投诉举报处理办法》第八条）。"
     )
+    text += f"您可以通过全国12315平台、12315热线或市场监管部门公布的渠道提交投诉（{measures}第八条）。"
+    if kind == "complaint_and_report":
+        text += "材料另附单独的举报部分，市场监管部门会对投诉和举报分别处理（该办法第九条）。"
     if missing:
         text += f"提交前还需补充：{'、'.join(missing)}（该办法第十条要求投诉材料载明这些信息）。"
     return text

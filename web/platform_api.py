@@ -320,7 +320,9 @@ def openapi_document() -> dict[str, Any]:
                         "merchant": {"type": "object", "properties": {"name": {"type": ["string", "null"]}}},
                         "claim": {"type": "object", "properties": {
                             "remedy": {"type": ["string", "null"]}, "amount_yuan": {"type": ["string", "null"]},
-                            "text": {"type": "string"}}},
+                            "text": {"type": "string"},
+                            "items": {"type": "array", "description": "诉求明细：退还货款、赔偿损失、增加赔偿",
+                                      "items": {"type": "object"}}}},
                         "facts": {"type": "object", "description": "订单与争议事实（不含消费者姓名、电话、地址）"},
                         "evidence": {"type": "array", "items": {"type": "object"}},
                         "decision": {"type": ["object", "null"], "description": "规则引擎的判断（原样转发）"},

@@ -33,6 +33,15 @@ def blocks(*names: str) -> list[Ref]:
     return out
 
 
+def add_months(start: date, months: int) -> date:
+    """Same day of the month `months` later, clamped to the real last day (leap years included)."""
+    import calendar
+
+    index = start.month - 1 + months
+    year, month = start.year + index // 12, index % 12 + 1
+    return date(year, month, min(start.day, calendar.monthrange(year, month)[1]))
+
+
 def cn_date(d: date | None) -> str:
     """Render a date the way consumers write it: 2025年3月1日."""
     return f"{d.year}年{d.month}月{d.day}日" if d else "（日期不明）"
@@ -60,6 +69,9 @@ class Finding:
     remedies: list[str] = field(default_factory=list)
     basis: list[Ref] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    # Administrative violations the facts show: names of blocks in basis.yaml under `violations`,
+    # each the provision breached plus the one that punishes it (for a 举报, see report.py).
+    violations: list[str] = field(default_factory=list)
 
     def code(self, *codes: str) -> None:
         for c in codes:
@@ -78,3 +90,7 @@ class Finding:
 
     def note(self, text: str) -> None:
         self.notes.append(text)
+
+    def violation(self, name: str) -> None:
+        if name not in self.violations:
+            self.violations.append(name)

@@ -8,6 +8,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from .common import load_yaml
 from .decision import decide
 from .narrative import enrich
 
@@ -42,7 +43,43 @@ FIELDS: dict[str, Callable[[dict], Any]] = {
     "promise_compensation_yuan": _get("promise_compensation_yuan"),
     "suggested_remedies": lambda d: frozenset(d.get("suggested_remedies") or []),
     "legal_basis": lambda d: _set_of_refs(d.get("legal_basis")),
+    # v2 keys: scored only on rows that label them (absent means not labelled)
+    "report_recommended": _get("report_recommended"),
+    "report_basis": lambda d: _set_of_refs(d.get("report_basis")),
+    "punitive.measure": _get("punitive.measure"),
+    "punitive.base_yuan": _get("punitive.base_yuan"),
+    "punitive.up_to": _get("punitive.up_to"),
+    "punitive_alternatives": lambda d: frozenset(
+        (a.get("multiple"), a.get("measure"), a.get("amount_yuan")) for a in d.get("punitive_alternatives") or []),
+    "can_rescind": _get("can_rescind"),
+    "prepaid_cooling_off_eligible": _get("prepaid_cooling_off_eligible"),
+    "prepaid_cooling_off_deadline": _get("prepaid_cooling_off_deadline"),
+    "interest_rate_basis": _get("interest_rate_basis"),
+    "warranty_expiry_date": _get("warranty_expiry_date"),
+    "warranty_covered": _get("warranty_covered"),
+    "usage_compensation_yuan": _get("usage_compensation_yuan"),
 }
+V2_FIELDS = ("report_recommended", "report_basis", "punitive.measure", "punitive.base_yuan", "punitive.up_to",
+             "punitive_alternatives", "can_rescind", "prepaid_cooling_off_eligible", "prepaid_cooling_off_deadline",
+             "interest_rate_basis", "warranty_expiry_date", "warranty_covered", "usage_compensation_yuan")
+
+
+def is_v2(expected: dict) -> bool:
+    return "report_recommended" in expected
+
+
+def _v1_view(got: dict) -> dict:
+    """A decision as the v1 schema sees it: v2-only codes, remedies and titles, and the articles
+    that are in the basis only because of a 举报, were not part of the v1 labels."""
+    vocab = load_yaml("schema_v1.yaml")
+    out = dict(got)
+    out["reason_codes"] = [c for c in got.get("reason_codes") or [] if c in vocab["reason_codes"]]
+    out["suggested_remedies"] = [r for r in got.get("suggested_remedies") or []
+                                 if r in vocab["remedies"] and r not in (got.get("remedies_from_report") or [])]
+    report_only = _set_of_refs(got.get("basis_from_report"))
+    out["legal_basis"] = [r for r in got.get("legal_basis") or []
+                          if r["law"] in vocab["laws"] and (r["law"], int(r["article"])) not in report_only]
+    return out
 
 
 def load_cases(path: str | Path) -> list[dict]:
@@ -61,26 +98,40 @@ def evaluate(cases: Iterable[dict], use_narrative: bool = True, today: date | No
     """Per-field accuracy, n, and the ids that failed each field."""
     cases = list(cases)
     failed: dict[str, list[str]] = {name: [] for name in FIELDS}
+    scored: dict[str, int] = {name: 0 for name in FIELDS}
     for case in cases:
-        got = decide(case_facts(case, use_narrative), today=today).to_dict()
-        expected = case["expected"]
-        for name, extract in FIELDS.items():
-            if extract(got) != extract(expected):
+        for name, (want, got) in _compare(case, use_narrative, today).items():
+            scored[name] += 1
+            if want != got:
                 failed[name].append(case["id"])
     n = len(cases)
     return {
         "n": n,
-        "accuracy": {name: (round(1 - len(ids) / n, 4) if n else None) for name, ids in failed.items()},
-        "failed": failed,
+        "accuracy": {name: (round(1 - len(failed[name]) / scored[name], 4) if scored[name] else None)
+                     for name in FIELDS if scored[name]},
+        "scored": {name: scored[name] for name in FIELDS if scored[name]},
+        "failed": {name: ids for name, ids in failed.items() if scored[name]},
         "narrative_facts": use_narrative,
     }
 
 
-def diff(case: dict, use_narrative: bool = True) -> dict[str, tuple[Any, Any]]:
-    """Fields where the decision differs from the expectation: {field: (expected, got)}."""
-    got = decide(case_facts(case, use_narrative)).to_dict()
+def _compare(case: dict, use_narrative: bool, today: date | None = None) -> dict[str, tuple[Any, Any]]:
+    """{field: (expected, got)} for every field the case labels."""
+    decision = decide(case_facts(case, use_narrative), today=today)
+    got = decision.to_dict()
+    got["basis_from_report"] = [{"law": law, "article": art} for law, art in decision.basis_from_report]
+    got["remedies_from_report"] = list(decision.remedies_from_report)
+    expected = case["expected"]
+    if not is_v2(expected):
+        got = _v1_view(got)
     out = {}
     for name, extract in FIELDS.items():
-        if extract(got) != extract(case["expected"]):
-            out[name] = (extract(case["expected"]), extract(got))
+        if name in V2_FIELDS and not is_v2(expected):
+            continue
+        out[name] = (extract(expected), extract(got))
     return out
+
+
+def diff(case: dict, use_narrative: bool = True) -> dict[str, tuple[Any, Any]]:
+    """Fields where the decision differs from the expectation: {field: (expected, got)}."""
+    return {name: pair for name, pair in _compare(case, use_narrative).items() if pair[0] != pair[1]}

@@ -48,6 +48,20 @@ def _conclusion(d: Decision) -> str:
         parts.append(f"退款期限{cn_date(d.refund_due_date)}")
     if d.promise_compensation_yuan is not None:
         parts.append(f"按承诺可得{yuan(d.promise_compensation_yuan)}")
+    if d.prepaid_cooling_off_eligible is True:
+        parts.append("付款七日内可全额退还预付款")
+    if d.can_rescind is True:
+        parts.append("现在可以解除合同")
+    elif d.can_rescind is False:
+        parts.append("暂不能单方解除合同")
+    if d.warranty_covered is not None:
+        state = "在" if d.warranty_covered else "已过"
+        parts.append(f"故障出现时{state}保修（三包）期内，期限到{cn_date(d.warranty_expiry_date)}"
+                     if d.warranty_covered else f"故障出现时{state}保修（三包）期（{cn_date(d.warranty_expiry_date)}届满）")
+    if d.usage_compensation_yuan:
+        parts.append(f"换车或退车需付使用补偿费{yuan(d.usage_compensation_yuan)}")
+    if d.report_recommended:
+        parts.append("经营者涉嫌违法，除投诉外还可以举报")
     return "；".join(parts) + "。"
 
 

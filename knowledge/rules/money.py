@@ -4,7 +4,7 @@ No-reason refunds (七日办法第十二至十七条): the refund is what the co
 and points come back in kind; the consumer's own card fee may be kept; gifts go back or are paid
 for; a partial return that breaks a 满减 threshold is settled at list prices. The refund is due
 within 7 days of the seller receiving the goods (消法第二十五条第三款, 七日办法第十三条); more than 15
-days is deemed deliberate delay (处罚办法第九条). Prepaid services are refunded pro rata (消法第五十三条).
+days is deemed deliberate delay (处罚办法第九条). Prepaid services are in prepaid.py.
 """
 
 from __future__ import annotations
@@ -31,12 +31,10 @@ class Money(Finding):
     refund_due: date | None = None
     promise_compensation: float | None = None
     no_reason_issue: bool = False  # a money issue of the no-reason return is in dispute
-    prepaid: bool = False
 
 
 def assess(f: Facts, seven: SevenDay, quality_route: bool) -> Money:
     m = Money()
-    _prepaid(f, m)
     if seven.eligible is True and not quality_route:
         _no_reason_refund(f, m, seven)
     _promise_compensation(f, m)
@@ -75,7 +73,10 @@ def _no_reason_refund(f: Facts, m: Money, seven: SevenDay) -> None:
     if f.flag("return_shipping_agreed_by_seller") or (seven.promise and seven.promise.pays_return_shipping):
         issues = True
         m.cite("return_shipping_agreed")
-    issues |= _refund_timing(f, m)
+    timing = _refund_timing(f, m)
+    if timing == "address":
+        m.no_reason_issue = True  # in dispute, but nothing to compute
+    issues |= timing == "refund"
     if issues:
         m.no_reason_issue = True
         m.refund_amount = amount
@@ -94,7 +95,8 @@ def _partial_return(f: Facts, m: Money) -> float | None:
     if kept >= threshold:
         refund = paid - (kept - discount)
         m.cite("partial_return")
-        m.note(f"剩余商品仍满足满{threshold:g}减{discount:g}，按比例退款：{yuan(paid)}−({yuan(kept)}−{yuan(discount)})={yuan(refund)}。")
+        m.note(f"剩余商品仍满足满{threshold:g}减{discount:g}，优惠仍由留下的商品享受，退款＝实付−(留下商品标价−优惠)："
+               f"{yuan(paid)}−({yuan(kept)}−{yuan(discount)})={yuan(refund)}。")
         return refund
     m.code("PARTIAL_RETURN_DISCOUNT_RECALC")
     m.cite("partial_return")
@@ -106,13 +108,14 @@ def _partial_return(f: Facts, m: Money) -> float | None:
     return max(refund, 0.0)
 
 
-def _refund_timing(f: Facts, m: Money) -> bool:
+def _refund_timing(f: Facts, m: Money) -> str | None:
+    """"refund" when the refund's timing is in dispute, "address" when the return address is."""
     received = f.date("seller_received_return_date")
     check = f.date("complaint_date") or f.today
     requested = f.date("return_request_date")
-    touched = False
+    touched = None
     if received is not None:
-        touched = True
+        touched = "refund"
         m.refund_due = received + timedelta(days=REFUND_DAYS)
         m.cite("refund_timing")
         m.note(f"商家{cn_date(received)}收到退货，应在收到之日起七日内、最迟{cn_date(m.refund_due)}退款。")
@@ -132,7 +135,7 @@ def _refund_timing(f: Facts, m: Money) -> bool:
         else:
             m.remedy("refund")
     elif requested is not None and f.flag("return_address_missing"):
-        touched = True
+        touched = "address"
         days = (check - requested).days
         if days > DELIBERATE_DELAY_DAYS:
             m.code("NO_RETURN_ADDRESS_OVER_15_DAYS")
@@ -140,26 +143,11 @@ def _refund_timing(f: Facts, m: Money) -> bool:
             m.remedy("platform_mediation", "complaint_to_market_regulator")
             m.note(f"自{cn_date(requested)}提出退货已过{days}天，商家仍未提供退货地址，视为故意拖延。")
         else:
-            m.cite("no_return_address")
-            m.note("商家收到退货通知后应当及时提供真实、准确的退货地址和联系人。")
+            m.cite("return_address")
+            m.remedy("platform_mediation", "complaint_to_market_regulator")
+            m.note(f"商家收到退货通知后应当及时提供真实、准确的退货地址和联系人；自{cn_date(requested)}起已{days}天，"
+                   "尚未超过十五日，还不构成“视为故意拖延”，可先催要地址、请平台介入。")
     return touched
-
-
-def _prepaid(f: Facts, m: Money) -> None:
-    """消法第五十三条: unused prepayment back (pro rata over the sessions), plus interest."""
-    total, used = f.number("prepaid_total_units"), f.number("prepaid_used_units")
-    if not f.flag("service_not_goods") or not (f.flag("service_stopped") or f.flag("prepaid_not_provided")):
-        return
-    m.prepaid = True
-    m.code("PREPAID_NOT_PROVIDED")
-    m.cite("prepaid")
-    m.remedy("refund_prepaid_balance", "complaint_to_market_regulator")
-    price = f.price
-    if price is not None and total and used is not None and 0 <= used <= total:
-        m.refund_amount = price * (total - used) / total
-        m.note(f"未按约定提供服务，可要求退还预付款：{yuan(price)}÷{total}×{total - used}={yuan(m.refund_amount)}（另加利息）。")
-    else:
-        m.note("未按约定提供服务，可要求退还未消费部分的预付款并加算利息；需提供总次数和已消费次数以计算金额。")
 
 
 def _promise_compensation(f: Facts, m: Money) -> None:
@@ -183,6 +171,7 @@ def _promise_compensation(f: Facts, m: Money) -> None:
             continue
         m.promise_compensation = multiple * price
         if who == "seller_promise":
+            m.code("SELLER_COMPENSATION_PROMISE")
             m.cite("seller_promise_compensation")
             m.remedy("honor_promise")
         m.note(f"按承诺「{text}」：{yuan(price)}×{multiple}={yuan(m.promise_compensation)}。")

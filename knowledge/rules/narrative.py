@@ -106,6 +106,13 @@ def extract(narrative: str, product: str = "") -> dict[str, Any]:
         out["seller_refused"] = True
     if claimed:
         out["seller_claimed_exclusion"] = True
+    for name, patterns in load_yaml("narrative.yaml").get("numbers", {}).items():
+        for pattern in patterns:
+            m = re.search(pattern, text)
+            value = _to_int(m.group(1)) if m else None
+            if value is not None:
+                out[name] = value
+                break
     total, used = _prepaid_units(text, product)
     if total is not None:
         out["prepaid_total_units"] = total

@@ -2,8 +2,10 @@
 
 Only five situations make the platform liable (消法第四十四条, 电子商务法第三十七、三十八条,
 食品安全法第一百三十一条, 网消解释第四、十四、十五、十八条): it cannot identify the seller, it promised
-more than the law, it knew and did nothing, it is (or looks like) the seller, or a food platform
-skipped the licence check. Having given the seller's details clears it otherwise.
+more than the law, it knew and did nothing, it is the seller (self-operated) or labelled a third-party
+shop so that consumers believe it is self-operated (网消解释第四条第二款: a misleading 「自营」 mark,
+not a plain platform logo, box or delivery), or a food platform skipped the licence check. Having
+given the seller's details clears it otherwise.
 """
 
 from __future__ import annotations
@@ -52,7 +54,7 @@ def assess(f: Facts, has_claim: bool) -> Platform:
             p._liable("d", "platform_self_operated")
     elif f.flag("misleading_self_operated_label"):
         p.code("PLATFORM_MISLEADING_SELF_OPERATED_LABEL")
-        p.note("平台虽非实际自营，但其标识足以误导消费者相信是平台自营的，平台承担销售者责任。")
+        p.note("平台虽非实际自营，但其所作的「自营」等标识足以误导消费者相信是平台自营的，平台承担销售者责任。")
         if has_claim:
             p._liable("d", "platform_misleading_label")
     _seller_identity(f, p, has_claim)
@@ -82,6 +84,10 @@ def _live_room(f: Facts, p: Platform) -> None:
     if f.channel != "live_stream":
         return
     marked = f.get("livestream_marked_actual_seller")
+    if f.flag("seller_own_live_room"):
+        # The seller streams in its own room: there is no other seller to name or to find.
+        p.note("这是商家（品牌）自己的直播间，直播间运营者就是销售者，直接向其主张。")
+        return
     if marked is True:
         p.code("LIVESTREAM_ROOM_MARKED_SELLER")
         p.cite("livestream_room")

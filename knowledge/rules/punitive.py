@@ -71,6 +71,7 @@ class Punitive(Finding):
     up_to: bool = False
     alternatives: list[Regime] = field(default_factory=list)
     active: bool = False  # a punitive claim (or its rejection) is what the case turns on
+    regime: str | None = None  # food | fraud | known_defect: which claim the decision makes
 
     def as_dict(self) -> dict:
         """The decision's regime in the eval shape (no regime: multiple 0, measure null)."""
@@ -97,12 +98,24 @@ def assess(f: Facts, live_room_liable: bool = False) -> Punitive:
             p.note("卖家不是经营者，消费者权益保护法和食品安全法上的惩罚性赔偿不适用。")
         return p
     food = _food(f, p)
-    fraud = _fraud(f, p, live_room_liable, food_applies=food)
     harm = _known_defect_harm(f, p)
+    # With a known defect that caused serious harm, 第五十五条第二款 is the claim; the 3× fraud
+    # figure is only listed as the alternative the consumer may choose instead.
+    fraud = _fraud(f, p, live_room_liable, food_applies=food, quiet=harm is not None)
     regimes = [r for r in (food, fraud, harm) if isinstance(r, Regime)]
     p.take(regimes)
     p.active = bool(food or fraud or harm or p.codes)
+    if p.multiple:
+        p.regime = "food" if food is not None and p.punitive_basis == food.basis else (
+            "known_defect" if harm is not None and p.up_to else "fraud")
+        if p.regime == "fraud":
+            p.violation("fraud_misleading" if _misleading(f) else "fraud")
     return p
+
+
+def _misleading(f: Facts) -> bool:
+    """Deceit by what was said or shown (处罚办法第六条) rather than by the goods themselves (第五条)."""
+    return f.flag("misleading_promotion") or f.flag("endorser_involved")
 
 
 def _known_defect_harm(f: Facts, p: Punitive) -> Regime | None:
@@ -118,8 +131,9 @@ def _known_defect_harm(f: Facts, p: Punitive) -> Regime | None:
         return None
     loss = f.money("loss_yuan")
     p.code("KNOWN_DEFECT_SERIOUS_HARM_2X")
-    p.cite("known_defect_harm")
-    p.remedy("compensate_losses", "punitive_damages")
+    p.cite("known_defect_harm_basis")
+    p.remedy("compensate_losses", "punitive_damages", "claim_producer", "lawsuit")
+    p.violation("known_defect")
     if loss is None:
         p.note("经营者明知商品存在缺陷仍然提供，造成健康严重损害的，可主张所受损失二倍以下的惩罚性赔偿（损失金额待确定）。")
     else:
@@ -129,24 +143,26 @@ def _known_defect_harm(f: Facts, p: Punitive) -> Regime | None:
 
 
 def _food(f: Facts, p: Punitive) -> Regime | None:
-    if not f.flag("food_safety_violation"):
+    unlabelled_import = f.flag("chinese_label_missing")
+    if not (f.flag("food_safety_violation") or unlabelled_import):
         return None
-    if f.flag("food_label_minor_flaw_only"):
+    if f.flag("food_label_minor_flaw_only") and not unlabelled_import:
         p.code("FOOD_LABEL_MINOR_FLAW_NO_PUNITIVE")
         p.cite("food_label_minor_flaw")
         p.note("食品标签、说明书的瑕疵既不影响食品安全也不会误导消费者，不适用十倍赔偿。")
         return None
     price = f.price
     basis = blocks("food_basis")
+    p.cite("food_basis")
     if f.flag("bought_knowing_defect") and price is not None:
         quantity, reasonable = f.number("quantity"), f.number("reasonable_quantity")
         basis = basis + blocks("knowing_buyer")
-        p.cite("knowing_buyer")
+        p.cite("knowing_buyer_refund")
         if quantity and reasonable is not None and 0 <= reasonable < quantity:
             p.code("KNOWING_PURCHASE_CAPPED")
             price_base = price * reasonable / quantity
             p.note(f"明知不符合食品安全标准仍购买的，只在合理生活消费需要（{reasonable}/{quantity}）范围内计算十倍："
-                   f"基数{yuan(price_base)}。")
+                   f"基数{yuan(price_base)}；已付的全部价款仍可要求返还。")
             price = price_base
         else:
             p.code("KNOWING_PURCHASE_WITHIN_NEED")
@@ -163,25 +179,66 @@ def _food(f: Facts, p: Punitive) -> Regime | None:
         if price is not None and FOOD_MULTIPLE * price < FOOD_MINIMUM:
             p.code("FOOD_MINIMUM_1000")
         p.note(_computation("食品安全惩罚性赔偿", price, FOOD_MULTIPLE, FOOD_MINIMUM))
+    p.note("十倍赔偿不以造成人身损害为条件：食品不符合食品安全标准即可主张。")
+    deemed = _deemed_knowing(f, p)
     if f.flag("seller_is_producer") or f.flag("small_workshop") or f.channel == "food_delivery":
         regime.against = [PRODUCER]
         p.note("店家自己生产加工该食品，作为生产者承担惩罚性赔偿责任，不以明知为要件。")
-    elif f.flag("seller_knew_food_violation") or f.flag("food_expired"):
-        regime.against = [SELLER, PRODUCER]
-        p.note("销售者明知食品不符合食品安全标准仍然销售（超过保质期的视为明知），可向销售者或生产者主张。")
+    elif f.flag("seller_knew_food_violation") or deemed:
+        regime.against = [SELLER]
+        p.note("销售者明知食品不符合食品安全标准仍然销售，可以向销售者主张惩罚性赔偿。")
     else:
         regime.against = [PRODUCER]
         p.code("FOOD_PRODUCER_LIABLE_WITHOUT_KNOWLEDGE")
         p.remedy("claim_producer")
         p.note("没有证据表明销售者明知，惩罚性赔偿应向生产者主张（生产者不以明知为要件）；损失赔偿仍可先找销售者（首负责任制）。")
-    p.cite("food_small_workshop" if f.flag("small_workshop") else "food")
+    if unlabelled_import:
+        p.code("IMPORTED_FOOD_NO_CHINESE_LABEL")
+        p.cite("imported_food_no_label")
+        p.violation("imported_food_no_label")
+        p.note("进口预包装食品应当有中文标签；没有中文标签的，不能以“标签瑕疵”抗辩。")
+    elif f.flag("small_workshop"):
+        p.cite("food_small_workshop")
+        p.violation("food_standard")
+    elif f.flag("bought_knowing_defect"):
+        p.violation("food_standard")
+    else:
+        p.cite("food")
+        p.violation("food_standard")
+    if f.flag("export_standard_defence"):
+        p.code("IMPORT_INSPECTION_NO_DEFENCE")
+        p.cite("import_inspection_no_defence")
+        p.note("进口食品不符合我国食品安全国家标准的，经营者不能以符合出口国标准或已经检验检疫为由免责。")
+    if f.flag("defect_caused_harm") and (f.text("injury") in ("injury", "serious_or_death") or f.flag("harm_personal_injury")):
+        p.cite("injury_losses")
+        p.remedy("compensate_losses")
     p.remedy("refund", "punitive_damages")
     return regime
 
 
-def _fraud(f: Facts, p: Punitive, live_room_liable: bool, food_applies: Regime | None) -> Regime | bool | None:
+def _deemed_knowing(f: Facts, p: Punitive) -> bool:
+    """食品安全民事纠纷解释（一）第六条: expired food on sale, or no lawful source, is 明知."""
+    if f.flag("no_legal_source"):
+        p.code("SELLER_KNEW_NO_LEGAL_SOURCE")
+        p.cite("food_deemed_knowing")
+        p.note("销售者不能提供合法进货来源（如报关单、检验检疫证明），视为明知。")
+        return True
+    if f.flag("food_expired"):
+        p.cite("food_deemed_knowing")
+        p.note("销售已过保质期的食品，视为明知。")
+        return True
+    return False
+
+
+def _fraud(f: Facts, p: Punitive, live_room_liable: bool, food_applies: Regime | None,
+           quiet: bool = False) -> Regime | bool | None:
+    """消法第五十五条第一款; `quiet` computes the figure only (it is an alternative, not the claim)."""
     if not f.flag("fraud"):
         return None
+    if quiet and not food_applies:
+        return Regime(FRAUD_MULTIPLE, FRAUD_MINIMUM, increment(f.price, FRAUD_MULTIPLE, FRAUD_MINIMUM),
+                      blocks("fraud_basis"), [LIVE_ROOM] if live_room_liable else [SELLER],
+                      measure="price", base_yuan=f.price)
     if f.flag("food_label_minor_flaw_only"):
         p.code("LABEL_FLAW_NO_FRAUD")
         p.cite("label_flaw_no_fraud")
@@ -197,7 +254,7 @@ def _fraud(f: Facts, p: Punitive, live_room_liable: bool, food_applies: Regime |
     if price is not None and FRAUD_MULTIPLE * price < FRAUD_MINIMUM:
         p.code("FRAUD_MINIMUM_500")
     p.note(_computation("欺诈惩罚性赔偿", price, FRAUD_MULTIPLE, FRAUD_MINIMUM))
-    p.cite("fraud_misleading_promotion" if f.flag("misleading_promotion") else "fraud")
+    p.cite("fraud_misleading_promotion" if _misleading(f) else "fraud")
     p.remedy("refund", "punitive_damages")
     if f.flag("defect_caused_harm") and f.flag("harm_personal_injury") and not f.flag("seller_knew_defect"):
         p.note("如经营者明知缺陷仍提供并造成死亡或健康严重损害，还可另行主张所受损失二倍以下的惩罚性赔偿（需个案认定）。")

@@ -8,6 +8,7 @@ seller pays the transport costs (消法第二十四条第二款).
 
 from __future__ import annotations
 
+import calendar
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -74,13 +75,17 @@ def assess(f: Facts) -> Quality:
     return q
 
 
+def add_months(day: date, months: int) -> date:
+    """The same day of the month `months` later, or that month's real last day when it is shorter
+    (8月31日 + 6 months is 2月29日 in a leap year, 2月28日 otherwise)."""
+    index = day.month - 1 + months
+    year, month = day.year + index // 12, index % 12 + 1
+    return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
+
+
 def _durable_note(f: Facts, q: Quality, signed: date | None) -> None:
     if "durable" not in f.category or signed is None:
         return
-    month = signed.month - 1 + DURABLE_BURDEN_MONTHS
-    year = signed.year + month // 12
-    month = month % 12 + 1
-    day = min(signed.day, 28 if month == 2 else 30 if month in (4, 6, 9, 11) else 31)
-    limit = date(year, month, day)
+    limit = add_months(signed, DURABLE_BURDEN_MONTHS)
     if f.notice_date <= limit:
         q.note(f"该商品属于耐用商品，自接受商品之日起六个月内（至{cn_date(limit)}）发现瑕疵发生争议的，由经营者承担举证责任。")

@@ -29,7 +29,14 @@ _STATUTORY = (
 _NOT_INTACT = {"used": "NOT_INTACT_USED", "damaged_by_consumer": "NOT_INTACT_DAMAGED"}
 _DAYS_RE = re.compile(r"([0-9]+|[一二两三四五六七八九十百]+)\s*(?:天|日)")
 _RETURN_WORDS = ("退", "无理由", "无忧")
-_SHIPPING_WORDS = ("运费", "包邮退", "退货包运", "运费险")
+# Words that make a seller's text a statement of the law or a restriction, not a better promise
+# (网消解释第二条 needs a promise more favourable than the law): 「不支持七天无理由」, 「运费买家自理」.
+_NEGATIVE_RE = re.compile(r"不支持|不予|不退|不可退|不能退|不接受|自理|买家承担|由买家|消费者承担|顾客承担|自付|概不")
+# Price protection (价保/保价) promises a price, not a return window.
+_PRICE_PROTECTION_RE = re.compile(r"价保|保价|价格保护")
+# A seller paying the return postage: an agreement the law honours (七日办法第十八条). Shipping
+# insurance (运费险) is insurance, not the seller agreeing to pay.
+_SHIPPING_RE = re.compile(r"包邮退|退货包运|包退运费|包来回运费|运费(由)?(商家|卖家|店铺|我们|本店)(承担|出|负责|报销)|免费退(货|换)|退货免运费")
 
 
 @dataclass
@@ -42,23 +49,32 @@ class SellerPromise:
     pays_return_shipping: bool
 
 
+
 def parse_promise(text: str) -> SellerPromise | None:
-    """Read the return terms out of a seller promise; None when there is no promise."""
+    """Read the return terms out of a seller's text; None when there is no text.
+
+    Only what promises more than the law counts: a restriction (「定制商品不支持七天无理由」), the
+    statutory rule restated (「退货运费由买家自理」, 「收货后7天内可退」) or price protection
+    (「30天价保」) is not a promise to return.
+    """
     text = (text or "").strip()
     if not text:
         return None
+    negative = bool(_NEGATIVE_RE.search(text))
+    price_only = bool(_PRICE_PROTECTION_RE.search(text)) and "退货" not in text
     days: list[int] = []
     for m in _DAYS_RE.finditer(text):
         try:
             days.append(int(cn2an.cn2an(m.group(1), "smart")))
         except (ValueError, KeyError):
             continue
-    covers = any(w in text for w in _RETURN_WORDS)
+    covers = any(w in text for w in _RETURN_WORDS) and not negative and not price_only
+    longer = [d for d in days if d > WINDOW_DAYS]
     return SellerPromise(
         text=text,
         covers_returns=covers,
-        days=max(days) if days and covers else None,
-        pays_return_shipping=any(w in text for w in _SHIPPING_WORDS),
+        days=max(longer) if longer and covers else None,
+        pays_return_shipping=bool(_SHIPPING_RE.search(text)) and not negative,
     )
 
 
@@ -74,6 +90,8 @@ class SevenDay(Finding):
     intact: bool | None = None
     # Only the goods' condition is unknown: a no-reason return is open if they are intact.
     pending_condition: bool = False
+    # The notice came on the last day or the day before, or the seller said it came too late.
+    timing_matters: bool = False
 
 
 def assess(f: Facts) -> SevenDay:
@@ -107,7 +125,30 @@ def assess(f: Facts) -> SevenDay:
                 r.code("WITHIN_WINDOW")
     if r.eligible is not True:
         r.codes = [c for c in r.codes if c not in ("CONDITION_INTACT", "OPENED_FOR_INSPECTION_OK")]
+    _seller_text(f, r)
+    if r.within and notice >= r.deadline - timedelta(days=1) or f.flag("timing_disputed"):
+        r.timing_matters = True
+        if f.flag("timing_disputed") and r.eligible is True:
+            r.cite("window")
+            r.note("是否超期看您发出退货通知的日子，之后商家拖延不影响您的退货权利。")
+    if r.eligible is True and f.flag("seller_refused"):
+        r.violation("unreasonable_refusal")
+        r.note("商家未经您购买时确认，以“不适用七天无理由”或“已拆封”为由拒绝退货，视为无理拒绝，可以向市场监管部门举报。")
     return r
+
+
+def _seller_text(f: Facts, r: SevenDay) -> None:
+    """SELLER_TEXT_NOT_RETURN_PROMISE: a seller's words about returns that promise nothing extra."""
+    p = r.promise
+    # A text that neither overrode an exclusion, nor gave a longer window, nor took the postage on
+    # itself promised nothing beyond 消法第二十五条.
+    text_not_promise = p is not None and not (r.promise_used or p.days or p.pays_return_shipping)
+    shipping = f.flag("seller_text_shipping") or (text_not_promise and "运费" in p.text)
+    if text_not_promise or shipping or f.flag("seller_text_exclusion"):
+        r.code("SELLER_TEXT_NOT_RETURN_PROMISE")
+        if shipping:
+            r.cite("seller_text_not_promise")
+            r.note("“退货运费由买家自理”只是法定规则，不是比法律更有利的承诺，也不影响您退货。")
 
 
 def _in_scope(f: Facts, r: SevenDay) -> bool:
@@ -231,7 +272,7 @@ def _condition(f: Facts, r: SevenDay) -> bool:
     """七日办法第八、九条; returns True when the condition is unknown but would decide the case."""
     condition = f.condition
     per_se = "electronics" in f.category or "sealed" in f.category
-    if condition == "opened" and "sealed" in f.category:
+    if condition == "opened" and "sealed" in f.category and f.flag("seal_broken"):
         code = "NOT_INTACT_USED"
         r.note("食品、化妆品、医疗器械等商品必要的一次性密封包装被损坏的，视为商品不完好。")
     else:
@@ -247,6 +288,8 @@ def _condition(f: Facts, r: SevenDay) -> bool:
         if condition == "opened":
             r.code("OPENED_FOR_INSPECTION_OK")
             r.note("为查验而拆开包装或合理调试不影响商品完好，商家不能以“已拆封”为由拒绝。")
+            if "sealed" in f.category:
+                r.note("食品、化妆品等只有必要的一次性密封包装被拆破才视为不完好；只打开外包装查看的不受影响。")
         elif not f.return_received:
             r.code("CONDITION_INTACT")
         return False
@@ -276,19 +319,28 @@ def _condition(f: Facts, r: SevenDay) -> bool:
 def base_basis(f: Facts, r: SevenDay) -> list[tuple[str, int]]:
     """Citations for an available no-reason return when no money issue is in dispute.
 
-    A specific issue (promise, unconfirmed exclusion, opened packaging) is cited on its own; the
-    plain case cites the window, plus the exclusion list when the goods are often mistaken for
-    excluded ones (books, sealed software) or the seller claimed an exclusion.
+    A specific issue (promise, unconfirmed exclusion, opened packaging) is cited on its own. Else
+    消法第二十五条 with what is in question: the window when the timing is (a notice on the last day
+    or the day before, or a seller saying it is too late), the exclusion list when the goods are
+    often mistaken for excluded ones or the seller claimed an exclusion, the scope article when
+    the goods came through a food-delivery app; the window when nothing else is.
     """
     from .common import blocks
 
-    specific = [ref for ref in r.basis if ref not in blocks("business_seller_secondhand")]
+    specific = [ref for ref in r.basis if ref not in blocks("business_seller_secondhand", "window")]
     if specific:
         return list(r.basis)
     if "OPENED_FOR_INSPECTION_OK" in r.codes:
         return blocks("opened_for_inspection")
-    names = ["window"]
+    names = []
+    if r.timing_matters:
+        names.append("window")
     if "books" in f.category or "DIGITAL_NOT_OPENED" in r.codes or f.flag("seller_claimed_exclusion"):
         names.append("exclusion_list")
-    out = blocks(*names)
+    if f.channel == "food_delivery":
+        names.append("channel_scope")
+    if not names:
+        names.append("window")
+    out = blocks("no_reason_statute") + blocks(*names)
+    out = list(dict.fromkeys(out))
     return out + [ref for ref in r.basis if ref not in out]

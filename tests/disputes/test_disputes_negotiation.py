@@ -65,7 +65,9 @@ def test_settlement_request_carries_claim_decision_and_no_personal_data(world) -
 
     req = json.loads(body)
     assert req["type"] == "settlement_request" and req["case_no"] == case_no and req["round"] == 1
-    assert req["claim"] == {"remedy": "退货退款", "amount_yuan": "199.00", "text": "消费者请求：退货退款199.00元"}
+    assert req["claim"] == {"remedy": "退货退款", "amount_yuan": "199.00", "text": "消费者请求：退货退款199.00元",
+                            "items": [{"kind": "refund", "label": "退还货款", "amount_yuan": "199.00", "note": None,
+                                       "basis": []}]}
     assert req["decision"] == SEVEN_DAY_DECISION
     assert {"law": "消费者权益保护法", "article": 25, "citation": "《消费者权益保护法》第二十五条"} in req["legal_basis"]
     # 3 business days from Friday 2026-05-01 10:00 (Beijing) → Wednesday 2026-05-06 10:00

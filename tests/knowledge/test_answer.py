@@ -69,3 +69,14 @@ def test_templates_have_no_folding_spaces_inside_chinese_text() -> None:
 
     for spec in load_templates()["topics"].values():
         assert "， " not in spec["explanation"] and "的 " not in spec["explanation"]
+
+
+def test_food_ten_times_is_not_conditioned_on_injury() -> None:
+    """食品安全法第一百四十八条第二款: the increment needs no injury (食药解释第一条 neither)."""
+    from knowledge.answer import load_templates
+
+    text = load_templates()["topics"]["food_safety"]["explanation"]
+    sentence = next(s for s in text.split("。") if "十倍" in s)
+    assert "不论是否造成损害" in sentence
+    assert "受到损害" not in sentence
+    assert "除要求赔偿损失外，还可以" in resolve("食品安全法", 148).text

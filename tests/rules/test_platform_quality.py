@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import date
+
+import pytest
+
 from knowledge.rules import decide
+from knowledge.rules.quality import add_months
 
 from .conftest import TODAY, make_facts
 
@@ -77,6 +82,35 @@ def test_d_self_operated():
 def test_d_misleading_self_operated_label():
     d = run(**DEFECT_LATE, misleading_self_operated_label=True)
     assert d.platform_liable is True
+    assert "PLATFORM_MISLEADING_SELF_OPERATED_LABEL" in d.reason_codes
+    assert d.platform_liability_basis == [("网络消费纠纷司法解释（一）", 4)]
+
+
+@pytest.mark.parametrize(
+    "story",
+    [
+        "快递盒上印着平台的标志，用了半个月出现故障。",
+        "包装盒是平台的logo，也是平台物流送的货，用了半个月出现故障。",
+        "页面全是平台的标志，箱子上有平台的商标，用了半个月出现故障。",
+    ],
+)
+def test_d_plain_platform_logo_box_or_delivery_is_not_a_self_operated_label(story):
+    """网消解释第四条第二款 needs a label that makes consumers believe the platform sells itself."""
+    d = run(**DEFECT_LATE, narrative=story)
+    assert "PLATFORM_MISLEADING_SELF_OPERATED_LABEL" not in d.reason_codes
+    assert d.platform_liable is False
+
+
+@pytest.mark.parametrize(
+    "story",
+    [
+        "商品页标着自营，其实是第三方商家，用了半个月出现故障。",
+        "店铺名后面挂着自营两个字，我以为是平台自营的，后来才知道是入驻商家。",
+        "标着自营不是自营，用了半个月出现故障。",
+    ],
+)
+def test_d_misleading_self_operated_label_in_the_story(story):
+    d = run(**DEFECT_LATE, narrative=story)
     assert "PLATFORM_MISLEADING_SELF_OPERATED_LABEL" in d.reason_codes
     assert d.platform_liability_basis == [("网络消费纠纷司法解释（一）", 4)]
 
@@ -159,6 +193,29 @@ def test_defect_destroyed_goods_refund_and_losses():
 def test_personal_injury_code():
     d = run(**DEFECT_LATE, defect_caused_harm=True, harm_personal_injury=True)
     assert "DEFECT_CAUSED_PERSONAL_INJURY" in d.reason_codes
+
+
+@pytest.mark.parametrize(
+    ("signed", "notice", "limit"),
+    [
+        ("2023-08-31", "2024-02-29", "2024年2月29日"),  # leap year: February has 29 days
+        ("2025-08-31", "2026-02-28", "2026年2月28日"),
+        ("2025-08-30", "2026-02-28", "2026年2月28日"),
+        ("2025-04-30", "2025-10-30", "2025年10月30日"),
+    ],
+)
+def test_durable_goods_six_months_end_on_the_months_real_last_day(signed, notice, limit):
+    d = run(defect=True, condition="used", category="笔记本电脑", signed_date=signed, return_request_date=notice,
+            complaint_date=notice)
+    assert any("耐用商品" in n and f"至{limit}" in n for n in d.notes)
+
+
+def test_add_months():
+    assert add_months(date(2023, 8, 31), 6) == date(2024, 2, 29)
+    assert add_months(date(2025, 8, 31), 6) == date(2026, 2, 28)
+    assert add_months(date(2025, 12, 31), 2) == date(2026, 2, 28)
+    assert add_months(date(2025, 3, 15), 6) == date(2025, 9, 15)
+    assert add_months(date(2025, 9, 30), 6) == date(2026, 3, 30)
 
 
 def test_nonconforming_goods():

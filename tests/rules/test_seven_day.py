@@ -220,9 +220,12 @@ def test_opened_for_inspection_is_intact():
 
 
 def test_opened_seal_of_food_is_not_intact():
-    d = run(condition="opened", food=True, category="零食")
+    d = run(condition="opened", food=True, category="零食", seal_broken=True)
     assert d.seven_day_return_eligible is False
     assert "NOT_INTACT_USED" in d.reason_codes
+    # opening only the outer box to look leaves the one-time seal, and the goods, intact (第八条)
+    d = run(condition="opened", food=True, category="零食")
+    assert d.seven_day_return_eligible is True
 
 
 def test_used_is_not_intact():

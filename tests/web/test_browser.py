@@ -133,6 +133,22 @@ def wait_for(driver, css: str, text: str | None = None, timeout: float = 15):
     return driver.find_element(By.CSS_SELECTOR, css)
 
 
+def click_and_load(driver, element, timeout: float = 15) -> None:
+    """Click something that loads a new page and wait until the old page is gone.
+
+    Waiting on the new page's elements straight after the click can find them in the old
+    document while it is being torn down, which Chrome reports as an inspector error rather
+    than a stale element.
+    """
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as ec
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    old = driver.find_element(By.TAG_NAME, "html")
+    element.click()
+    WebDriverWait(driver, timeout).until(ec.staleness_of(old))
+
+
 def test_chat_on_a_phone_links_cases_uploads_evidence_and_accepts_an_offer(site, browser, tmp_path):
     from selenium.webdriver.common.by import By
 
@@ -163,7 +179,7 @@ def test_chat_on_a_phone_links_cases_uploads_evidence_and_accepts_an_offer(site,
 
     # The platform makes an offer; the consumer follows the link from the chat and accepts it.
     _counter_offer(site, case_no)
-    browser.find_element(By.CSS_SELECTOR, "#log a.case-link").click()
+    click_and_load(browser, browser.find_element(By.CSS_SELECTOR, "#log a.case-link"))
     wait_for(browser, "#case-no", case_no)
     assert wait_for(browser, "#case-state").text == "协商中"
     assert "破损照片.png" in browser.find_element(By.ID, "evidence").text
@@ -171,7 +187,7 @@ def test_chat_on_a_phone_links_cases_uploads_evidence_and_accepts_an_offer(site,
     width = browser.execute_script("return document.documentElement.scrollWidth")
     assert width <= PHONE[0], "the case page must not scroll sideways on a phone"
     shot(browser, "case-page-offer")
-    browser.find_element(By.ID, "accept-offer").click()
+    click_and_load(browser, browser.find_element(By.ID, "accept-offer"))
     wait_for(browser, "#case-state", "已和解")
     assert "已接受" in browser.find_element(By.TAG_NAME, "main").text
     shot(browser, "case-page-settled")
@@ -213,24 +229,24 @@ def test_desk_login_open_case_and_counter_offer(site, browser):
     browser.get(site["url"] + "/desk/")
     wait_for(browser, "#username").send_keys("alice")
     browser.find_element(By.ID, "password").send_keys("wrong password")
-    browser.find_element(By.ID, "login-submit").click()
+    click_and_load(browser, browser.find_element(By.ID, "login-submit"))
     assert "用户名或密码错误" in wait_for(browser, "#login-error").text
     browser.find_element(By.ID, "username").clear()
     browser.find_element(By.ID, "username").send_keys("alice")
     browser.find_element(By.ID, "password").send_keys(PASSWORD)
     shot(browser, "desk-login")
-    browser.find_element(By.ID, "login-submit").click()
+    click_and_load(browser, browser.find_element(By.ID, "login-submit"))
     queue = wait_for(browser, "#queue")
     assert case_no in queue.text and other not in queue.text
     assert "剩余" in queue.text
     shot(browser, "desk-queue")
-    browser.find_element(By.LINK_TEXT, case_no).click()
+    click_and_load(browser, browser.find_element(By.LINK_TEXT, case_no))
     wait_for(browser, "#case-no", case_no)
     Select(browser.find_element(By.ID, "answer-action")).select_by_value("counter_offer")
     Select(browser.find_element(By.ID, "answer-remedy")).select_by_value("补偿")
     browser.find_element(By.ID, "answer-amount").send_keys("88.80")
     browser.find_element(By.ID, "answer-message").send_keys("商品可正常使用，补偿部分款项")
-    browser.find_element(By.ID, "answer-submit").click()
+    click_and_load(browser, browser.find_element(By.ID, "answer-submit"))
     wait_for(browser, ".flash.ok", "和解方案已发送给消费者")
     assert "88.80元" in browser.find_element(By.TAG_NAME, "main").text
     shot(browser, "desk-counter-offer")
