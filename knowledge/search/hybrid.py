@@ -8,6 +8,13 @@ structure of the statutes: an article inherits part of the score of its best-sco
 provision (knowledge/relations.yaml: the same rule in the law, its regulation and the judicial
 interpretation), and the third and later articles from one text are damped so the top of the
 list covers the several texts a question usually needs.
+
+The weights adapt to the register of the question (knowledge/search/register.py). Lay-question
+matching and the priors serve colloquial questions; a question phrased in statute language is
+answered best by the article whose text it paraphrases, which lexical matching finds and the
+lay-question side does not (most articles have no lay question worded like the statute). The
+more the question's words are covered by one article's text rather than by any lay question, the
+more the weights move to `statute_weights` and the more the priors are relaxed.
 """
 
 from __future__ import annotations
@@ -21,6 +28,7 @@ from knowledge.search.base import ArticleSearcher, top_k
 from knowledge.search.bm25 import BM25Searcher
 from knowledge.search.data import TopicConfig, load_expansions, load_relations, load_topics
 from knowledge.search.dense import DenseIndex, Encoder
+from knowledge.search.register import RegisterIndex
 from knowledge.search.textproc import normalize
 from knowledge.search.tfidf import TfidfSearcher
 
@@ -39,6 +47,16 @@ class FusionConfig:
     relation_depth: int = 30  # only the best few articles pass scores on
     law_diversity: float = 0.8  # factor per further article beyond the second from the same text
     rerank_depth: int = 50
+    # Weights for a question in statute language: lexical evidence and the statute-text vectors,
+    # no lay-question similarity. Components missing here keep their colloquial weight.
+    statute_weights: dict[str, float] = field(
+        default_factory=lambda: {"bm25": 1.0, "tfidf": 1.0, "dense_passage": 0.25, "dense_question": 0.0}
+    )
+    # Statute-text coverage minus lay-question coverage (shares of the question's information) at
+    # which the shift towards statute_weights starts and is complete: a tenth more of the question
+    # explained by one article's text than by any lay question is still ordinary overlap.
+    register_margin: tuple[float, float] = (0.1, 0.4)
+    statute_prior_relief: float = 1.0  # priors enter as prior ** (1 - relief * statute share)
 
 
 def detect_topics(query: str, config: TopicConfig | None = None) -> list[str]:
@@ -91,8 +109,9 @@ class HybridSearcher(ArticleSearcher):
 
     def __init__(self, articles: tuple[Article, ...], bm25: BM25Searcher, tfidf: TfidfSearcher | None,
                  dense: DenseIndex | None, encoder: Encoder | None, scope=None,
-                 config: FusionConfig | None = None) -> None:
+                 config: FusionConfig | None = None, register: RegisterIndex | None = None) -> None:
         super().__init__(articles, scope)
+        self.register = register
         self.bm25 = bm25
         self.tfidf = tfidf
         self.dense = dense
@@ -122,6 +141,18 @@ class HybridSearcher(ArticleSearcher):
             out["dense_passage"], out["dense_question"] = passage, question
         return out
 
+    def statute_share(self, query: str) -> float:
+        """How far the question reads like statute text (0: lay register, 1: statute language)."""
+        if self.register is None:
+            return 0.0
+        low, high = self.config.register_margin
+        return self.register.statute_share(query, low, high)
+
+    def weights(self, share: float) -> dict[str, float]:
+        """Component weights for a question with the given statute share."""
+        cfg = self.config
+        return {name: (1.0 - share) * w + share * cfg.statute_weights.get(name, w) for name, w in cfg.weights.items()}
+
     def topic_boost(self, query: str) -> np.ndarray:
         boost = np.ones(len(self.articles), dtype=np.float32)
         by_name = {t.name: t for t in self.topics.topics}
@@ -146,14 +177,16 @@ class HybridSearcher(ArticleSearcher):
 
         agreement: the best article's fused score before priors, as a share of the maximum
         (1.0 = every component ranks it first); question_similarity: best cosine between the
-        question and a curated lay question; lexical: best raw BM25 score.
+        question and a curated lay question; lexical: best raw BM25 score; statute_share: how far
+        the question reads like statute text (see `statute_share`).
         """
-        final, base, total, raw = self._fuse(query, keep_raw=True)
+        final, base, total, raw, share = self._fuse(query, keep_raw=True)
         ranked = self._rerank(final)[:k]
         signals = {
             "agreement": float(base[ranked[0][0]] / total) if ranked and total > 0 else 0.0,
             "question_similarity": float(raw["dense_question"].max()) if "dense_question" in raw else 0.0,
             "lexical": float(raw["bm25"].max()),
+            "statute_share": share,
         }
         return [self.hit(i, s) for i, s in ranked], signals
 
@@ -183,8 +216,10 @@ class HybridSearcher(ArticleSearcher):
         fused = np.zeros(len(self.articles), dtype=np.float32)
         total = 0.0
         components = self.components(query)
+        share = self.statute_share(query)
+        weights = self.weights(share)
         for name, raw in components.items():
-            w = cfg.weights.get(name, 0.0)
+            w = weights.get(name, 0.0)
             if w <= 0:
                 continue
             total += w
@@ -194,11 +229,12 @@ class HybridSearcher(ArticleSearcher):
                 fused += w * _normalise(raw, cfg.norm_depth)
         base = fused.copy()
         if cfg.use_priors:
-            fused *= self.priors
+            relief = min(1.0, cfg.statute_prior_relief * share)
+            fused *= self.priors if relief <= 0 else self.priors ** (1.0 - relief)
         if cfg.use_topics:
             fused *= self.topic_boost(query)
         if keep_raw:
-            return fused, base, total, components
+            return fused, base, total, components, share
         return fused, base, total
 
     def is_in_scope(self, query: str) -> tuple[bool, float]:

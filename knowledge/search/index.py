@@ -32,6 +32,7 @@ from knowledge.search.dense import (
     model_name,
 )
 from knowledge.search.hybrid import FusionConfig, HybridSearcher
+from knowledge.search.register import RegisterIndex
 from knowledge.search.scope import ScopeClassifier, train_scope
 from knowledge.search.textproc import get_tokenizer, normalize, normalize_plain
 from knowledge.search.tfidf import CharTfidf, TfidfSearcher
@@ -71,6 +72,17 @@ def lexical_document(article: Article, expansions: dict) -> tuple[str, str]:
     return text, extra
 
 
+def register_index(articles: tuple[Article, ...], expansions: dict, texts: list[str]) -> RegisterIndex:
+    """Register index over the normalised article texts and every lay question on its own."""
+    tok = get_tokenizer()
+    lay_docs, lay_owner = [], []
+    for i, a in enumerate(articles):
+        for phrase in expansions.get(a.key, ()):
+            lay_docs.append(tok.tokens(normalize(phrase)))
+            lay_owner.append(i)
+    return RegisterIndex.fit([tok.tokens(t) for t in texts], lay_docs, lay_owner)
+
+
 @dataclass
 class BuildReport:
     path: Path
@@ -105,6 +117,7 @@ def build_index(force: bool = False, cache_root: Path | None = None) -> BuildRep
         docs = [lexical_document(a, expansions) for a in articles]
         SparseBM25.fit([tok.tokens(t) + tok.tokens(e) for t, e in docs]).save(tmp, "bm25")
         CharTfidf.fit([f"{t} {e}" for t, e in docs]).save(tmp, "tfidf")
+        register_index(articles, expansions, [t for t, _ in docs]).save(tmp)
         encoder = Encoder(cache_dir=EMBED_CACHE / model_name()) if dense else None
         if encoder is not None:
             topics = load_topics()
@@ -160,6 +173,7 @@ class LoadedIndex:
     encoder: Encoder | None
     scope: ScopeClassifier
     meta: dict
+    register: RegisterIndex | None = None
 
 
 _load_lock = Lock()
@@ -180,7 +194,7 @@ def load_index() -> LoadedIndex:
             dense = DenseIndex.load(path, len(articles))
         scope = ScopeClassifier.load(path / "scope.pkl", encoder)
         return LoadedIndex(path, articles, SparseBM25.load(path, "bm25"), CharTfidf.load(path, "tfidf"),
-                           dense, encoder, scope, meta)
+                           dense, encoder, scope, meta, RegisterIndex.load(path))
 
 
 _searchers: dict[str, object] = {}
@@ -206,6 +220,7 @@ def get_searcher(method: str = "hybrid"):
             raise RuntimeError("dense index unavailable (embedding model missing)")
         searcher = DenseSearcher(idx.articles, idx.dense, idx.encoder, idx.scope)
     else:
-        searcher = HybridSearcher(idx.articles, bm25, tfidf, idx.dense, idx.encoder, idx.scope, FusionConfig())
+        searcher = HybridSearcher(idx.articles, bm25, tfidf, idx.dense, idx.encoder, idx.scope, FusionConfig(),
+                                  register=idx.register)
     with _load_lock:
         return _searchers.setdefault(method, searcher)
