@@ -59,7 +59,8 @@ def assess(f: Facts) -> Quality:
             q.code("QUALITY_RETURN_SELLER_PAYS_SHIPPING")
     if harm:
         q.harm = True
-        q.code("DEFECT_CAUSED_PERSONAL_INJURY" if f.flag("harm_personal_injury") else "DEFECT_CAUSED_PROPERTY_DAMAGE")
+        injured = f.flag("harm_personal_injury") or f.text("injury") in ("injury", "serious_or_death")
+        q.code("DEFECT_CAUSED_PERSONAL_INJURY" if injured else "DEFECT_CAUSED_PROPERTY_DAMAGE")
         q.remedy("compensate_losses")
         q.note("商品缺陷造成人身或其他财产损害的，可以向销售者要求赔偿，也可以向生产者要求赔偿。")
     _durable_note(f, q, signed)

@@ -154,6 +154,10 @@ def _seller_text(f: Facts, r: SevenDay) -> None:
 def _in_scope(f: Facts, r: SevenDay) -> bool:
     """Check 七日办法第二、三十六条 and 网消解释第七条; out of scope means eligible is None."""
     out = False
+    if f.flag("unauthorized_payment") and not f.price:
+        # A payment taken without authority: nothing was bought, so no goods and no window.
+        r.applicable = False
+        return False
     if f.flag("service_not_goods"):
         r.code("SERVICE_NOT_GOODS")
         r.cite("service_not_goods")
