@@ -4,13 +4,17 @@
     .venv/bin/python benchmarks/intake.py --rasa-url http://127.0.0.1:5005 --today 2026-11-28
     .venv/bin/python benchmarks/intake.py --start-stack --only case_d_01 --transcripts
     .venv/bin/python benchmarks/intake.py --self-check                     # no stack needed
+    .venv/bin/python benchmarks/intake.py --reader --cases knowledge/eval/intake_v2.jsonl  # reader alone
 
 For every case of the development files (`../shared/eval/cases_dev*.jsonl`) a scripted consumer
 talks to the bot over Rasa's REST channel: it sends the case's narrative, then answers each
 question of the catalogue (`knowledge/intake/questions.yaml`) only from the case's structured
 facts, the way a person types, until the bot files the complaint (「案件编号：ODR-…」) or the
 conversation is stuck. The decision stored with the filed case is then compared with the case's
-`expected` decision. Every date of a case is shifted so that its complaint date is the
+`expected` decision: the five v1 fields (seven-day eligibility and deadline, platform liability,
+punitive multiple and amount) on every row, and on v2 rows (those whose `expected` has
+`report_recommended`) the v2 outcomes too (refund, report, rescission, prepaid cooling-off, warranty,
+car usage fee). `--reader` measures the story reader alone, per fact key. Every date of a case is shifted so that its complaint date is the
 benchmark's "today" (the action server's frozen clock), because the bot reads 「今天」 and
 「9月1号」 relative to the real date. Markdown tables go to stdout, per-case results and the
 transcripts of failing cases to .cache/benchmarks/intake.json.
@@ -76,6 +80,26 @@ KNOWN_PLATFORMS = {
 }
 FIELDS = ("seven_day_return_eligible", "seven_day_deadline", "platform_liable", "punitive_multiple",
           "punitive_amount")
+# Outcomes of the v2 regimes (eval README "Extensions (v2)"), scored on rows that carry them.
+V2_FIELDS = ("refund_amount_yuan", "report_recommended", "can_rescind", "prepaid_cooling_off_eligible",
+             "prepaid_cooling_off_deadline", "warranty_expiry_date", "warranty_covered", "usage_compensation_yuan")
+V2_MARK = "report_recommended"  # an `expected` with this key is a v2 row
+NUMERIC = ("punitive_multiple", "punitive_amount", "refund_amount_yuan", "usage_compensation_yuan")
+# How the scripted consumer says yes or no to the v2 questions (first: the fact holds).
+YES_NO = {
+    "prepaid_prior_same_service": ("接受过", "没有"),
+    "payment_user_at_fault": ("有", "没有"),
+    "cancelled_before_charge": ("已经关了", "没有关"),
+    "renewal_notice_missing": ("没有提醒", "有提醒"),
+    "time_essential": ("商家知道", "商家不知道"),
+    "endorser_knew_false": ("知道", "不知道"),
+}
+CHOICES = {
+    "prepaid_refund_cause": {"business": "商家的原因", "consumer": "我自己的原因"},
+    "vehicle_fault": {"major_part": "发动机、变速箱、动力电池或驱动电机坏了",
+                      "critical_failure": "转向或刹车失灵、车身开裂、燃油泄漏、电池起火",
+                      "serious_safety": "其他严重安全问题", "other": "其他问题"},
+}
 
 
 # ---------------------------------------------------------------- cases and date shifting
@@ -227,6 +251,42 @@ class Consumer:
             return "13800138000"
         if question == "confirm":
             return "确认无误，同意提交"
+        return self.answer_v2(question)
+
+    def day(self, iso: str) -> str:
+        """「M月D号」, with the year when it is not the complaint's (a car bought the year before)."""
+        complaint = self.facts.get("complaint_date")
+        d = date.fromisoformat(iso)
+        same_year = complaint and date.fromisoformat(complaint).year == d.year
+        return month_day(iso) if same_year else f"{d.year}年{month_day(iso)}"
+
+    def answer_v2(self, question: str) -> str:
+        """The v2 questions (prepaid, deposit, payment, renewal, delivery, warranty, car,
+        endorser), only from the case's facts; 「不知道」 for a question this script does not know."""
+        f = self.facts
+        value = f.get(question)
+        if question in YES_NO:
+            yes, no = YES_NO[question]
+            return yes if value else no
+        if question in CHOICES:
+            return CHOICES[question].get(value or "", "不清楚")
+        if question in ("refund_request_date", "delivery_reminder_date"):
+            return f"{self.day(value)}提的" if value else ("没催过" if question == "delivery_reminder_date" else "还没提")
+        if question in ("prepaid_paid_date", "promised_delivery_date", "warranty_start_date", "defect_found_date"):
+            return self.day(value) if value else "不记得了"
+        if question in ("prepaid_units_total", "prepaid_units_used", "warranty_repair_count", "warranty_repair_days",
+                        "reminder_period_days"):
+            return "不记得了" if value is None else str(int(value))
+        if question == "prepaid_list_unit_price_yuan":
+            return f"{yuan(value)}元" if value is not None else "没有打折"
+        if question in ("deposit_yuan", "deposit_deduction_yuan", "loss_after_notice_yuan"):
+            return f"{yuan(value)}元" if value else "没有"
+        if question == "warranty_months":
+            return f"{int(value)}个月" if value else "不清楚"
+        if question == "vehicle_km":
+            return f"{int(value)}公里" if value is not None else "不记得了"
+        if question == "vehicle_usage_coefficient":
+            return f"{float(value) * 100:g}%" if value else "不清楚"
         return "不知道"  # a question added to the catalogue after this script
 
 
@@ -327,13 +387,26 @@ def _same(name: str, got: Any, expected: Any) -> bool:
             return math.isclose(float(got or 0), float(expected or 0), abs_tol=0.005)
         except (TypeError, ValueError):
             return False
+    if name in NUMERIC:  # money: None stays None, 840 == 840.0
+        if got is None or expected is None:
+            return got is None and expected is None
+        try:
+            return math.isclose(float(got), float(expected), abs_tol=0.005)
+        except (TypeError, ValueError):
+            return False
     return got == expected
 
 
-def score(decision: dict[str, Any] | None, expected: dict[str, Any]) -> dict[str, dict[str, Any]]:
+def scored_fields(expected: dict[str, Any], v2: bool | None = None) -> tuple[str, ...]:
+    """The five v1 fields, and the v2 ones on a v2 row (`v2` overrides the row's own mark)."""
+    return (*FIELDS, *V2_FIELDS) if (V2_MARK in expected if v2 is None else v2) else FIELDS
+
+
+def score(decision: dict[str, Any] | None, expected: dict[str, Any], v2: bool | None = None
+          ) -> dict[str, dict[str, Any]]:
     """Each benchmark field: expected, got, ok. Without a stored decision every field is wrong."""
     out = {}
-    for name in FIELDS:
+    for name in scored_fields(expected, v2):
         want, got = _field(expected, name), _field(decision, name)
         out[name] = {"expected": want, "got": got, "ok": decision is not None and _same(name, got, want)}
     return out
@@ -354,7 +427,8 @@ class CaseResult:
     questions: list[str | None]
     fields: dict[str, dict[str, Any]]
     all_five: bool
-    engine_equal: bool  # the five fields equal the rules engine's on the case's true facts
+    all_v2: bool | None  # every v2 field right (None on a v1 row)
+    engine_equal: bool  # the scored fields equal the rules engine's on the case's true facts
     read_from: str | None
     state: str | None
     seconds: float
@@ -385,14 +459,16 @@ def run_case(http: requests.Session, rasa_url: str, database_url: str, case: dic
             conv.error = f"cannot read {conv.case_no}: {type(exc).__name__}: {exc}"
     decision = (stored or {}).get("decision")
     fields = score(decision, case["expected"])
-    on_true_facts = score(decision, engine_on_true_facts(case))
+    v2_row = V2_MARK in case["expected"]
+    on_true_facts = score(decision, engine_on_true_facts(case), v2=v2_row)
     filed = conv.case_no is not None
     result = CaseResult(
         id=case["id"], file=file, sender=conv.sender, filed=filed, stuck=conv.stuck is not None,
         stuck_reason=conv.stuck, error=conv.error, case_no=conv.case_no,
         answers_after_story=conv.answers_after_story if filed else None,
         unrecognised_turns=conv.unrecognised, questions=conv.questions, fields=fields,
-        all_five=all(f["ok"] for f in fields.values()),
+        all_five=all(fields[f]["ok"] for f in FIELDS),
+        all_v2=all(fields[f]["ok"] for f in V2_FIELDS) if v2_row else None,
         engine_equal=all(f["ok"] for f in on_true_facts.values()), read_from=source,
         state=(stored or {}).get("state"), seconds=round(time.perf_counter() - t0, 2))
     return result, conv, stored
@@ -405,6 +481,10 @@ def summarize(results: list[CaseResult]) -> dict[str, Any]:
     answers = [r.answers_after_story for r in results if r.filed and r.answers_after_story is not None]
     acc = {name: (sum(r.fields[name]["ok"] for r in results) / n if n else None) for name in FIELDS}
     acc["all_five"] = sum(r.all_five for r in results) / n if n else None
+    v2_rows = [r for r in results if r.all_v2 is not None]
+    for name in V2_FIELDS:
+        acc[name] = sum(r.fields[name]["ok"] for r in v2_rows) / len(v2_rows) if v2_rows else None
+    acc["all_v2"] = sum(bool(r.all_v2) for r in v2_rows) / len(v2_rows) if v2_rows else None
     acc["engine_equal"] = sum(r.engine_equal for r in results) / n if n else None
     return {
         "cases": n,
@@ -421,7 +501,11 @@ def summarize(results: list[CaseResult]) -> dict[str, Any]:
 
 SHORT = {"seven_day_return_eligible": "7-day eligible", "seven_day_deadline": "7-day deadline",
          "platform_liable": "platform liable", "punitive_multiple": "punitive ×",
-         "punitive_amount": "punitive ¥", "all_five": "all five", "engine_equal": "= engine on true facts"}
+         "punitive_amount": "punitive ¥", "all_five": "all five", "engine_equal": "= engine on true facts",
+         "refund_amount_yuan": "refund ¥", "report_recommended": "report", "can_rescind": "can rescind",
+         "prepaid_cooling_off_eligible": "cooling-off", "prepaid_cooling_off_deadline": "cooling-off deadline",
+         "warranty_expiry_date": "warranty expiry", "warranty_covered": "warranty covered",
+         "usage_compensation_yuan": "car usage fee", "all_v2": "all v2"}
 
 
 def _pct(x: float | None) -> str:
@@ -432,30 +516,40 @@ def _num(x: float | None) -> str:
     return "—" if x is None else f"{x:g}"
 
 
+def _columns(results: list[CaseResult]) -> tuple[str, ...]:
+    """The v1 fields, and the v2 ones when a row carries them."""
+    return (*FIELDS, *V2_FIELDS) if any(r.all_v2 is not None for r in results) else FIELDS
+
+
 def case_table(results: list[CaseResult]) -> str:
     """One row per case: ✓/✗ per field, answers after the story, why it stopped."""
-    head = ["case", "filed", "answers", *(SHORT[f] for f in FIELDS), "all five", "= engine", "note"]
+    cols = _columns(results)
+    v2 = cols != FIELDS
+    head = ["case", "filed", "answers", *(SHORT[f] for f in cols), "all five", *(["all v2"] if v2 else []),
+            "= engine", "note"]
     rows = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for r in results:
-        marks = ["✓" if r.fields[f]["ok"] else "✗" for f in FIELDS]
+        marks = [("✓" if r.fields[f]["ok"] else "✗") if f in r.fields else "—" for f in cols]
         wrong = [f"{SHORT[f]}: {r.fields[f]['got']!r} ≠ {r.fields[f]['expected']!r}"
-                 for f in FIELDS if r.filed and not r.fields[f]["ok"]]
+                 for f in cols if r.filed and f in r.fields and not r.fields[f]["ok"]]
         note = r.error or r.stuck_reason or "; ".join(wrong)
+        all_v2 = ["—" if r.all_v2 is None else ("✓" if r.all_v2 else "✗")] if v2 else []
         rows.append("| " + " | ".join([r.id, "yes" if r.filed else "no", _num(r.answers_after_story), *marks,
-                                       "✓" if r.all_five else "✗", "✓" if r.engine_equal else "✗",
+                                       "✓" if r.all_five else "✗", *all_v2, "✓" if r.engine_equal else "✗",
                                        note.replace("|", "/")]) + " |")
     return "\n".join(rows)
 
 
 def summary_table(summaries: dict[str, dict[str, Any]]) -> str:
-    head = ["file", "filed", "stuck", "answers median / mean",
-            *(SHORT[f] for f in (*FIELDS, "all_five", "engine_equal"))]
+    v2 = any(s["accuracy"].get("all_v2") is not None for s in summaries.values())
+    cols = (*FIELDS, "all_five", *((*V2_FIELDS, "all_v2") if v2 else ()), "engine_equal")
+    head = ["file", "filed", "stuck", "answers median / mean", *(SHORT[f] for f in cols)]
     rows = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for name, s in summaries.items():
         rows.append("| " + " | ".join([
             name, f"{s['filed']}/{s['cases']}", str(s["stuck"]),
             f"{_num(s['answers_after_story_median'])} / {_num(s['answers_after_story_mean'])}",
-            *(_pct(s["accuracy"][f]) for f in (*FIELDS, "all_five", "engine_equal"))]) + " |")
+            *(_pct(s["accuracy"].get(f)) for f in cols)]) + " |")
     return "\n".join(rows)
 
 
@@ -466,6 +560,77 @@ def format_transcript(case_id: str, transcript: list[dict[str, Any]]) -> str:
         for text in turn["bot"]:
             lines.append("  机器人：" + text.replace("\n", "\n  "))
     return "\n".join(lines)
+
+
+# ---------------------------------------------------------------- the reader alone
+
+_MISSING = object()
+READER_DEFAULTS = (None, False, "none")  # a fact key's "nothing to say" (v2 keys default to null/false)
+# Keys the reader never fills on purpose: the channel's own flag, the complaint day (the chat's),
+# the quantity (default 1), and the category (a label of the data, not of the story).
+READER_SKIP = ("platform_self_operated", "complaint_date", "quantity", "category")
+
+
+# What the v1 schema assumes when nothing is said: read or not, such a value tells nothing.
+READER_ASSUMED = {"seller_type": "business", "seller_reachable": True, "platform_provided_seller_info": True}
+
+
+def _reader_same(got: Any, want: Any, key: str = "") -> bool:
+    if key == "product" and isinstance(got, str) and isinstance(want, str):
+        return got in want or want in got  # 「半年卡」 names the 「游泳半年卡」
+    if isinstance(want, bool) or isinstance(got, bool):
+        return got is want
+    if isinstance(want, int | float) and isinstance(got, int | float):
+        return math.isclose(float(got), float(want), rel_tol=1e-6, abs_tol=0.005)
+    return got == want
+
+
+def reader_figures(cases: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Per fact key, the story reader alone (`read_story` on the narrative, on the complaint day)
+    against the true facts: `told` rows where the truth says something (not null/false/none),
+    of which `right`, `wrong` (another value) and `missed` (nothing read); `spurious`: a value
+    read where the truth says nothing. The chat asks what the reader missed, so these are the
+    reader's figures, not the intake's."""
+    from knowledge.intake.reader import read_story
+
+    out: dict[str, dict[str, Any]] = {}
+    for case in cases:
+        facts = case["facts"]
+        reading = read_story(case["narrative"], date.fromisoformat(facts["complaint_date"]))
+        for key, want in facts.items():
+            if key in READER_SKIP:
+                continue
+            row = out.setdefault(key, {"told": 0, "right": 0, "wrong": [], "missed": [], "spurious": []})
+            got = reading.facts.get(key, _MISSING)
+            nothing = (want is None or want is False or want == "none"
+                       or (key in READER_ASSUMED and want == READER_ASSUMED[key]))
+            if nothing:
+                said = got is not _MISSING and got not in READER_DEFAULTS and got != READER_ASSUMED.get(key, _MISSING)
+                if said and not _reader_same(got, want, key):
+                    row["spurious"].append(case["id"])
+                continue
+            row["told"] += 1
+            if got is _MISSING:
+                row["missed"].append(case["id"])
+            elif _reader_same(got, want, key):
+                row["right"] += 1
+            else:
+                row["wrong"].append(case["id"])
+    return out
+
+
+def reader_table(figures: dict[str, dict[str, Any]], keys: tuple[str, ...] | None = None) -> str:
+    head = ["fact", "told", "right", "wrong", "missed", "spurious", "cases wrong / missed / spurious"]
+    rows = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for key, r in figures.items():
+        if keys is not None and key not in keys:
+            continue
+        if not (r["told"] or r["spurious"]):
+            continue
+        ids = " / ".join(", ".join(x) or "—" for x in (r["wrong"], r["missed"], r["spurious"]))
+        rows.append(f"| {key} | {r['told']} | {r['right']} | {len(r['wrong'])} | {len(r['missed'])} | "
+                    f"{len(r['spurious'])} | {ids} |")
+    return "\n".join(rows)
 
 
 # ---------------------------------------------------------------- self-check
@@ -534,6 +699,20 @@ def self_check() -> None:
     assert not wrong["punitive_multiple"]["ok"] and wrong["seven_day_deadline"]["ok"]
     assert score({**d01["expected"], "punitive": None}, d01["expected"])["punitive_amount"]["ok"]
     assert not any(f["ok"] for f in score(None, d01["expected"]).values())
+
+    # v2 rows: their own fields are scored, and the consumer answers the v2 questions from the facts
+    v2_expected = {**d01["expected"], "report_recommended": True, "refund_amount_yuan": 840, "can_rescind": None}
+    scored = score({**v2_expected, "refund_amount_yuan": 840.0}, v2_expected)
+    assert "report_recommended" in scored and scored["refund_amount_yuan"]["ok"]
+    assert not score({**v2_expected, "refund_amount_yuan": None}, v2_expected)["refund_amount_yuan"]["ok"]
+    assert "report_recommended" not in score(d01["expected"], d01["expected"])
+    c3 = Consumer("", {"complaint_date": "2026-06-20", "prepaid_refund_cause": "consumer", "vehicle_km": 18000,
+                       "warranty_start_date": "2025-03-15", "renewal_notice_missing": True,
+                       "delivery_reminder_date": None, "vehicle_usage_coefficient": 0.005})
+    assert c3.answer("prepaid_refund_cause") == "我自己的原因" and c3.answer("vehicle_km") == "18000公里"
+    assert c3.answer("warranty_start_date") == "2025年3月15号" and c3.answer("renewal_notice_missing") == "没有提醒"
+    assert c3.answer("delivery_reminder_date") == "没催过" and c3.answer("vehicle_usage_coefficient") == "0.5%"
+    assert set(YES_NO) | set(CHOICES) <= set(catalogue)
     print("self-check passed")
 
 
@@ -573,6 +752,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                             "and the clock frozen at --today")
     where.add_argument("--self-check", action="store_true",
                        help="assertions on date shifting, answers and scoring; no stack")
+    where.add_argument("--reader", action="store_true",
+                       help="the story reader alone, per fact key, against the cases' true facts; no stack")
     ap.add_argument("--cases", action="append", type=Path, metavar="FILE",
                     help="a cases*.jsonl file (repeatable; default: ../shared/eval/cases_dev.jsonl and "
                          "cases_dev_v2.jsonl)")
@@ -588,8 +769,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                     help="with --start-stack: keep the stack's logs in .cache/benchmarks/intake-logs/")
     ap.add_argument("--out", type=Path, default=OUT, help=f"JSON output (default: {OUT.relative_to(REPO)})")
     args = ap.parse_args(argv)
-    if not (args.rasa_url or args.start_stack or args.self_check):
-        ap.error("one of --rasa-url, --start-stack or --self-check is required")
+    if not (args.rasa_url or args.start_stack or args.self_check or args.reader):
+        ap.error("one of --rasa-url, --start-stack, --self-check or --reader is required")
     return args
 
 
@@ -597,6 +778,11 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     if args.self_check:
         self_check()
+        return 0
+    if args.reader:
+        for path in args.cases or DEFAULT_CASES:
+            cases = [c for c in load_cases(path) if not args.only or c["id"] in args.only]
+            print(f"## {path.name}: the reader alone ({len(cases)} stories)\n\n{reader_table(reader_figures(cases))}\n")
         return 0
     today = args.today or shanghai_today()
     catalogue = load_catalogue()

@@ -35,6 +35,9 @@ _ANSWER_LABELS = {
     "condition": "商品状态", "price_yuan": "实付金额", "loss_yuan": "损失", "order_id": "订单号",
     "phone": "联系电话", "order_date": "下单日期", "merchant_exclusion_confirmed": "是否确认过不退",
     "platform_provided_seller_info": "平台是否提供了商家信息", "seller_type": "卖家身份",
+    "refund_request_date": "要求退钱的日期", "prepaid_paid_date": "预付款付款日期", "deposit_yuan": "押金",
+    "promised_delivery_date": "承诺发货日期", "delivery_reminder_date": "催告日期", "warranty_start_date": "保修起算日期",
+    "warranty_months": "保修期（月）", "defect_found_date": "故障出现日期", "vehicle_km": "行驶里程（公里）",
 }
 
 
@@ -71,6 +74,9 @@ def situation(state: Intake, today: date, *, only_if_informative: bool = False) 
     `only_if_informative`, None when the facts decide nothing yet."""
     decision = state.decision(today)
     heading = "根据您说的情况："
+    pending = _notice_date_pending(state, today)
+    if pending is not None:
+        return pending
     if decision.seven_day_return_eligible is None:
         settled = _regardless_of_signing(state, today)
         if settled is not None:
@@ -78,6 +84,32 @@ def situation(state: Intake, today: date, *, only_if_informative: bool = False) 
     if only_if_informative and not informative(decision):
         return None
     return heading + "\n" + decision.explanation(quotes=True)
+
+
+def _notice_date_pending(state: Intake, today: date) -> str | None:
+    """The consumer told the seller they want to return the goods but not when: the statute
+    counts the day the notice was sent (七日办法第十条), not the day of this chat, so the answer
+    is given for a notice in time with the last day, and the date is asked next; never 「已超过期限」
+    on the chat's date alone."""
+    facts = state.rule_facts(today)
+    if "return_request_date" in facts or "return_request_date" in state.answered \
+            or not policy.worth_asking("return_request_date", facts, today):
+        return None
+    deadline = state.decision(today).seven_day_deadline
+    if deadline is None:
+        return None
+    in_time = _decide(dict(facts, return_request_date=deadline.isoformat()), today)
+    last = cn_date(deadline)
+    in_time.notes = [n.replace(f"您{last}提出退货", "您在这一天或之前提出退货") for n in in_time.notes]
+    return (f"根据您说的情况：七日期限最后一天是{last}。法律按您向商家发出退货通知的日期计算，不按今天计算。"
+            f"\n如果您是在{last}（含）之前向商家提出退货的：\n{in_time.explanation(quotes=True)}"
+            f"\n如果是在{last}之后才提出的，就超过了七日期限。我接下来会问您提出退货的日期。")
+
+
+def _decide(facts: dict[str, Any], today: date):
+    from knowledge.rules import decide
+
+    return decide(facts, today=today)
 
 
 def _regardless_of_signing(state: Intake, today: date):
@@ -105,8 +137,10 @@ def _regardless_of_signing(state: Intake, today: date):
 
 
 ANCHORS = ("order_date", "signed_date", "return_request_date", "seller_received_return_date", "price_yuan",
-           "platform", "shop", "loss_yuan")
-_NOT_TOPICS = (*ANCHORS, "channel", "return_request_mentioned", "desired_remedy", "seller_said")
+           "platform", "shop", "loss_yuan", "refund_request_date", "prepaid_paid_date", "deposit_yuan",
+           "promised_delivery_date", "delivery_reminder_date", "warranty_start_date", "vehicle_km")
+_NOT_TOPICS = (*ANCHORS, "channel", "return_request_mentioned", "desired_remedy", "seller_said", "warranty_mentioned",
+               "repair_mentioned", "prepaid_mentioned", "deposit_mentioned", "deposit_deduction_mentioned")
 
 
 def story_strength(reading: Reading, text: str) -> str | None:
@@ -256,7 +290,7 @@ def _corrected(state: Intake, keys: list[str]) -> Message:
             pass
         if key == "phone":
             continue
-        if key in ("price_yuan", "loss_yuan") and value is not None:
+        if key in ("price_yuan", "loss_yuan", "deposit_yuan") and value is not None:
             value = f"{float(value):g}元"
         shown.append(f"{_ANSWER_LABELS[key]}：{value if value is not None else '无'}")
     if not shown:

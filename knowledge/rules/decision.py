@@ -211,6 +211,8 @@ def decide(facts: dict[str, Any], today: date | None = None) -> Decision:
         _add(violations, finding.violations)
     if {"REFUND_DELAY_OVER_15_DAYS", "NO_RETURN_ADDRESS_OVER_15_DAYS"} & set(money.codes):
         _add(violations, ["unreasonable_refusal"])
+    if f.flag("seller_knew_defect") and (f.flag("defect") or f.flag("reporter_only")):
+        _add(violations, ["known_defect"])  # 消法第十九条: goods known to be defective kept on sale
     if "PLATFORM_KNEW_NO_ACTION" in platform.codes:
         _add(violations, ["platform_no_action"])
     for flag, name in (("personal_info_leak", "personal_info"), ("unsolicited_marketing", "unsolicited_marketing")):

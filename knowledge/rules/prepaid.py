@@ -53,6 +53,7 @@ def assess(f: Facts) -> Prepaid:
         _statutory(f, p)
         return p
     request = f.date("refund_request_date") or f.date("complaint_date") or f.today
+    _no_refund_clause(f, p)
     if paid is not None:
         p.cooling_off_deadline = paid + timedelta(days=COOLING_OFF_DAYS)
         if _cooling_off(f, p, paid, request):
@@ -63,17 +64,21 @@ def assess(f: Facts) -> Prepaid:
     if grounds or consumer_cause or _stopped(f):
         _refund(f, p, consumer_cause)
     _delay(f, p, request)
-    if f.flag("prepaid_no_refund_clause"):
-        p.code("PREPAID_NO_REFUND_CLAUSE_INVALID")
-        p.cite("prepaid_no_refund_clause")
-        p.violation("unfair_term")
-        p.note("「概不退款」之类排除消费者解除合同、请求返还预付款权利的格式条款无效。")
     if f.flag("closed_without_notice"):
         p.code("PREPAID_RELOCATION_NO_30_DAY_NOTICE")
         p.cite("prepaid_closure_notice")
         p.violation("closure_notice")
         p.note("经营者停业或者迁移服务场所，应当提前30日公告有效联系方式。")
     return p
+
+
+def _no_refund_clause(f: Facts, p: Prepaid) -> None:
+    """预付解释第九条第（一）项: a standard term excluding refunds is void, and a reportable unfair term."""
+    if f.flag("prepaid_no_refund_clause"):
+        p.code("PREPAID_NO_REFUND_CLAUSE_INVALID")
+        p.cite("prepaid_no_refund_clause")
+        p.violation("unfair_term")
+        p.note("「概不退款」之类排除消费者解除合同、请求返还预付款权利的格式条款无效。")
 
 
 def _stopped(f: Facts) -> bool:

@@ -34,9 +34,12 @@ _RETURN_WORDS = ("退", "无理由", "无忧")
 _NEGATIVE_RE = re.compile(r"不支持|不予|不退|不可退|不能退|不接受|自理|买家承担|由买家|消费者承担|顾客承担|自付|概不")
 # Price protection (价保/保价) promises a price, not a return window.
 _PRICE_PROTECTION_RE = re.compile(r"价保|保价|价格保护")
-# A seller paying the return postage: an agreement the law honours (七日办法第十八条). Shipping
-# insurance (运费险) is insurance, not the seller agreeing to pay.
-_SHIPPING_RE = re.compile(r"包邮退|退货包运|包退运费|包来回运费|运费(由)?(商家|卖家|店铺|我们|本店)(承担|出|负责|报销)|免费退(货|换)|退货免运费")
+# A seller paying the return postage: an agreement the law honours (七日办法第十八条). Return
+# shipping insurance the seller gives with the order (赠送运费险) is the seller arranging that the
+# postage does not fall on the consumer, so it counts; insurance the consumer bought does not.
+_SHIPPING_RE = re.compile(r"包邮退|退货包运|包退运费|包来回运费|运费(由)?(商家|卖家|店铺|我们|本店)(承担|出|负责|报销)|免费退(货|换)"
+                          r"|退货免运费|(赠送|送|附赠|附带|提供|含|带)运费险|运费险(由)?(商家|卖家|店铺|本店)")
+_OWN_INSURANCE_RE = re.compile(r"(我|自己)[^，。；]{0,4}(买|购买|付费|花钱)[^，。；]{0,3}运费险")
 
 
 @dataclass
@@ -74,7 +77,7 @@ def parse_promise(text: str) -> SellerPromise | None:
         text=text,
         covers_returns=covers,
         days=max(longer) if longer and covers else None,
-        pays_return_shipping=bool(_SHIPPING_RE.search(text)) and not negative,
+        pays_return_shipping=bool(_SHIPPING_RE.search(text)) and not negative and not _OWN_INSURANCE_RE.search(text),
     )
 
 

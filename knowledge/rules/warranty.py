@@ -107,7 +107,7 @@ def _vehicle(f: Facts, w: Warranty) -> None:
         w.remedy("exchange", "quality_return")
         w.return_available = True
         w.usage_compensation = 0
-        w.refund_amount = price
+        w.refund_amount = None if f.flag("wants_exchange") else price
         w.note("起算之日起7日内发动机、变速器、动力蓄电池或驱动电机（或其主要零部件）需要更换的，可以选择换车或退车，销售者应当免费更换或退货。")
     elif fault in CRITICAL and early:
         w.code("VEHICLE_CRITICAL_FAILURE_60D_RETURN")
@@ -115,7 +115,7 @@ def _vehicle(f: Facts, w: Warranty) -> None:
         w.remedy("exchange", "quality_return")
         w.return_available = True
         w.usage_compensation = 0
-        w.refund_amount = price
+        w.refund_amount = None if f.flag("wants_exchange") else price
         w.note("60日或3000公里内出现转向、制动系统失效、车身开裂、燃油泄漏或动力蓄电池起火的，可以选择免费换车或退车。")
     elif _repeated(f, fault):
         w.code("VEHICLE_REPEATED_REPAIR_RETURN")
@@ -126,7 +126,7 @@ def _vehicle(f: Facts, w: Warranty) -> None:
         if price is not None and km is not None and coefficient is not None:
             n = coefficient / 100 if coefficient > 0.005 else coefficient
             w.usage_compensation = price * km / 1000 * n
-            w.refund_amount = price - w.usage_compensation
+            w.refund_amount = None if f.flag("wants_exchange") else price - w.usage_compensation
             w.code("VEHICLE_USAGE_COMPENSATION")
             w.cite("vehicle_usage_compensation")
             w.note(f"按第二十四条换车或退车的，应支付使用补偿费：{yuan(price)}×{km}/1000×{n:.2%}={yuan(w.usage_compensation)}。")

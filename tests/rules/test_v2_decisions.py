@@ -296,9 +296,11 @@ def test_seller_text_that_promises_nothing_more_than_the_law(text):
         assert d.return_shipping_payer == "consumer"
 
 
-def test_shipping_insurance_is_not_the_seller_paying_return_postage():
-    assert parse_promise("赠送运费险").pays_return_shipping is False
+def test_shipping_insurance_counts_only_when_the_seller_gives_it():
+    assert parse_promise("卖家赠送运费险").pays_return_shipping is True
+    assert parse_promise("我自己买了运费险").pays_return_shipping is False
     assert parse_promise("退货运费由商家承担").pays_return_shipping is True
+    assert parse_promise("退货运费由买家自理").pays_return_shipping is False
 
 
 def test_a_longer_return_window_counts_but_price_protection_does_not():
