@@ -10,7 +10,7 @@ from rasa_sdk.events import FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.intake import story_events
-from actions.runtime import channel_of, clock, db_session, today
+from actions.runtime import channel_of, clock, complaints_per_day, db_session, off_event_loop, today
 
 logger = logging.getLogger(__name__)
 
@@ -38,6 +38,18 @@ def _already_filed(db, sender_id: str, facts: dict[str, Any]):
     return case if comparable(case.facts or {}) == comparable(clean_facts(facts)) else None
 
 
+def _over_daily_limit(db, sender_id: str) -> int | None:
+    """The per-sender complaint limit when this sender has reached it in the last 24 hours."""
+    from datetime import timedelta
+
+    from disputes.service import cases_filed_since
+
+    limit = complaints_per_day()
+    if limit <= 0:
+        return None
+    return limit if cases_filed_since(db, sender_id, clock().now() - timedelta(days=1)) >= limit else None
+
+
 class ActionSubmitComplaint(Action):
     """After the intake: file the confirmed complaint with its facts and decision, or say that
     nothing was filed when the consumer declined."""
@@ -45,7 +57,8 @@ class ActionSubmitComplaint(Action):
     def name(self) -> str:
         return "action_submit_complaint"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain) -> list:
+    @off_event_loop
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain) -> list:
         from disputes.service import submit_complaint
         from knowledge.intake.state import Intake
         from knowledge.intake.summary import problem_label
@@ -76,6 +89,13 @@ class ActionSubmitComplaint(Action):
                         f"当前状态：{label(filed.state)}。随时可以说「查询进度」。"
                     )
                     return [*reset_form(), SlotSet("case_id", filed.case_no)]
+                limit = _over_daily_limit(db, tracker.sender_id)
+                if limit is not None:
+                    dispatcher.utter_message(
+                        text=f"您在24小时内已提交{limit}件投诉，已达到上限，本次投诉暂未提交。"
+                        "请明天再来登记；已提交的案件可以随时说「查询进度」。"
+                    )
+                    return reset_form()
                 case = submit_complaint(
                     db,
                     channel=channel_of(tracker.sender_id),
@@ -127,7 +147,8 @@ class ActionCheckStatus(Action):
     def name(self) -> str:
         return "action_check_status"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain) -> list:
+    @off_event_loop
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain) -> list:
         from disputes.service import CaseAccessError, case_status, latest_case
 
         case_no = next(tracker.get_latest_entity_values("case_id"), None) or tracker.get_slot("case_id")
@@ -142,7 +163,8 @@ class ActionCheckStatus(Action):
                 dispatcher.utter_message(text="您还没有提交过投诉。需要登记请说「我要投诉」。")
                 return []
             try:
-                status = case_status(db, case_no.upper(), sender_id=tracker.sender_id)
+                status = case_status(db, case_no.upper(), sender_id=tracker.sender_id,
+                                     channel=channel_of(tracker.sender_id))
             except CaseAccessError:
                 dispatcher.utter_message(text=f"没有找到您名下的案件 {case_no}，请核对案件编号。")
                 return []
@@ -156,7 +178,8 @@ class ActionRespondOffer(Action):
     def name(self) -> str:
         return "action_respond_offer"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain) -> list:
+    @off_event_loop
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain) -> list:
         from disputes.service import CaseAccessError, OfferError, latest_case, respond_to_offer
 
         accept = (tracker.latest_message.get("intent") or {}).get("name") == "accept_offer"
@@ -168,7 +191,8 @@ class ActionRespondOffer(Action):
             try:
                 if not case_no:
                     raise OfferError(message_zh="您目前没有待答复的平台方案。")
-                result = respond_to_offer(db, case_no, sender_id=tracker.sender_id, accept=accept, clock=clock())
+                result = respond_to_offer(db, case_no, sender_id=tracker.sender_id, accept=accept, clock=clock(),
+                                          channel=channel_of(tracker.sender_id))
             except (OfferError, CaseAccessError) as exc:
                 story = story_events(dispatcher, tracker)  # a story read as a status check or an offer answer
                 if story is not None:  # 「商家不接受退货…」 was a story, not an answer to an offer

@@ -10,7 +10,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import ActiveLoop, SlotSet, UserUtteranceReverted
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.runtime import channel_of, clock, db_session
+from actions.runtime import channel_of, clock, db_session, off_event_loop
 
 logger = logging.getLogger(__name__)
 
@@ -18,20 +18,29 @@ MAX_FALLBACKS = 2
 HUMAN_ASKED = re.compile(r"(人工|真人|转接|找个人|活人|客服介入|接线员)")
 
 
-def hand_off(dispatcher: CollectingDispatcher, tracker: Tracker, reason: str) -> list[dict[str, Any]]:
-    from disputes.service import record_handoff
+def _record_handoff(tracker: Tracker, reason: str) -> dict[str, Any]:
+    """The hand-off on the case the conversation is about, if it is the sender's own, else on the
+    sender's own conversation. The `case_id` slot can come from what the consumer typed: only a
+    case number is taken from it, and the case service checks that it belongs to the sender (the
+    tracker's sender id, which the consumer cannot set)."""
+    from disputes.service import CASE_NO_RE, CaseAccessError, record_handoff
 
+    sender, channel = tracker.sender_id, channel_of(tracker.sender_id)
+    named = tracker.get_slot("case_id")
+    if isinstance(named, str) and CASE_NO_RE.match(named.strip()):
+        try:
+            with db_session() as db:
+                return record_handoff(db, named.strip(), reason, clock(), channel=channel, sender_id=sender)
+        except CaseAccessError:
+            logger.warning("hand-off: case named in the conversation is not the sender's own")
+    with db_session() as db:
+        return record_handoff(db, sender, reason, clock(), channel=channel, sender_id=sender)
+
+
+def hand_off(dispatcher: CollectingDispatcher, tracker: Tracker, reason: str) -> list[dict[str, Any]]:
     result: dict[str, Any] = {}
     try:
-        with db_session() as db:
-            result = record_handoff(
-                db,
-                tracker.get_slot("case_id") or tracker.sender_id,
-                reason,
-                clock(),
-                channel=channel_of(tracker.sender_id),
-                sender_id=tracker.sender_id,
-            )
+        result = _record_handoff(tracker, reason)
     except Exception:  # the consumer still reaches a human even if the case store is down
         logger.exception("recording the hand-off failed")
     # While the desk holds the conversation the web tier routes the consumer's messages to it
@@ -52,7 +61,8 @@ class ActionHandoff(Action):
     def name(self) -> str:
         return "action_handoff"
 
-    async def run(self, dispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[dict[str, Any]]:
+    @off_event_loop
+    def run(self, dispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[dict[str, Any]]:
         text = tracker.latest_message.get("text") or ""
         if tracker.active_loop_name is None and not HUMAN_ASKED.search(text):
             # a long story the classifier took for a request for a human (「…我要退钱加赔」)
@@ -74,7 +84,8 @@ class ActionFallback(Action):
     def name(self) -> str:
         return "action_fallback"
 
-    async def run(self, dispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[dict[str, Any]]:
+    @off_event_loop
+    def run(self, dispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[dict[str, Any]]:
         # Run by the nlu_fallback rules, or by the dialogue policies as their core fallback (the
         # intent was clear but no policy knew what to do next). In the latter case the message is
         # reverted, as Rasa's own default fallback does, so it does not shape later predictions.

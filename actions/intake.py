@@ -15,7 +15,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.runtime import today
+from actions.runtime import off_event_loop, today
 from knowledge.intake import conversation
 from knowledge.intake.reader import read_story
 from knowledge.intake.state import Intake
@@ -67,6 +67,7 @@ class ValidateComplaintForm(Action):
     def name(self) -> str:
         return "validate_complaint_form"
 
+    @off_event_loop
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
         state = load(tracker)
         text = (tracker.latest_message.get("text") or "").strip()
@@ -96,6 +97,7 @@ class ActionAskIntakeAnswer(Action):
     def name(self) -> str:
         return "action_ask_intake_answer"
 
+    @off_event_loop
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
         state = load(tracker)
         if state.asking is None:

@@ -10,6 +10,8 @@ from typing import Any
 from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
+from actions.runtime import off_event_loop
+
 logger = logging.getLogger(__name__)
 
 # Map Rasa intents to the answer composer's topics so the right templates and priors apply.
@@ -65,7 +67,8 @@ class ActionAnswerLegalQuestion(Action):
     def name(self) -> str:
         return "action_answer_legal_question"
 
-    async def run(
+    @off_event_loop
+    def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[dict[str, Any]]:
         from actions.intake import story_events

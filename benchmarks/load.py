@@ -745,14 +745,18 @@ class Stack:
             "ODR_UPLOAD_DIR": str(w / "uploads"),
             "ODR_RASA_URL": f"http://127.0.0.1:{p['rasa']}",
             "ODR_WEB_PORT": str(p["web"]),
+            "ODR_RATELIMIT_ENABLED": "0",  # every simulated consumer comes from this one address
             "SANDBOX_PORT": str(p["sandbox"]),
             "SANIC_HOST": "127.0.0.1",
             "RASA_TELEMETRY_ENABLED": "false",
             "HF_HUB_OFFLINE": "1",
             "TRANSFORMERS_OFFLINE": "1",
             "PYTHONUNBUFFERED": "1",
+            # not a demo: this run's own sandbox secret (the public demo one is refused outside ODR_DEMO=1)
+            "ODR_SANDBOX_SECRET": secrets.token_hex(16),
             # WeChat: this run's token, the local client (never the real API), plaintext mode
             "WECHAT_TOKEN": self.wechat_token,
+            "WECHAT_ENCODING_AES_KEY": "",  # a configured key would refuse the plaintext pushes
             "WECHAT_MODE": "local",
             "WECHAT_APP_SECRET": "",
             "WECHAT_TOKEN_REDIS_URL": "",
@@ -809,8 +813,8 @@ class ScaledProfile:
     both databases, flushes the queue and deletes its locks (and, as in the test suite, copies the
     logs to test-artifacts/scaled/).
 
-    ScaledStack sets no WeChat token or WeChat client mode (the web tier would fall back to the
-    demo token), so this profile runs web consumers only."""
+    ScaledStack gives the web tier a random WeChat token of its own and no WeChat client mode, so
+    this profile runs web consumers only."""
 
     wechat_token = None
 

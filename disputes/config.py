@@ -76,6 +76,8 @@ class PlatformConfig:
     url: str | None = None
     secret_env: str | None = None
     secret_fallback: str | None = field(default=None, repr=False)
+    # A public value for the local demo (ODR_DEMO=1); processes refuse to start with it otherwise.
+    demo_secret: str | None = field(default=None, repr=False)
     operator: str | None = None
     address: str | None = None
     response_deadline: Duration = Duration(business_days=3)
@@ -87,10 +89,11 @@ class PlatformConfig:
 
     @property
     def secret(self) -> str | None:
-        """Shared HMAC secret: the environment variable wins over the file's fallback."""
+        """Shared HMAC secret: the environment variable, else the file's `secret`, else its public
+        `demo_secret` (outside demo mode a process refuses to start with that, see disputes.demo)."""
         if self.secret_env and os.environ.get(self.secret_env):
             return os.environ[self.secret_env]
-        return self.secret_fallback
+        return self.secret_fallback or self.demo_secret
 
 
 @dataclass(frozen=True)
@@ -141,6 +144,7 @@ def _build(key: str, raw: dict[str, Any], defaults: dict[str, Any]) -> PlatformC
         url=merged.get("url"),
         secret_env=merged.get("secret_env"),
         secret_fallback=merged.get("secret"),
+        demo_secret=merged.get("demo_secret"),
         operator=merged.get("operator"),
         address=merged.get("address"),
         response_deadline=Duration.parse(merged.get("response_deadline", {"business_days": 3})),

@@ -12,6 +12,7 @@ from disputes.clock import Clock
 from disputes.config import PlatformConfig, load_platforms
 from disputes.errors import AccessDenied, CaseNotFound
 from disputes.models import Case, CaseEvent, Notification
+from disputes.privacy import mask_id
 
 log = logging.getLogger(__name__)
 
@@ -31,13 +32,8 @@ def get_case(session: Session, case_no: str, *, lock: bool = False) -> Case:
 def authorize(case: Case, sender_id: str, channel: str | None = None) -> None:
     """Only the consumer who filed a case may read or act on it."""
     if str(case.sender_id) != str(sender_id) or (channel is not None and case.channel != channel):
-        log.warning("sender %s refused access to case %s", _short(sender_id), case.case_no)
+        log.warning("sender %s refused access to case %s", mask_id(sender_id), case.case_no)
         raise AccessDenied(f"sender may not access {case.case_no}")
-
-
-def _short(sender_id: str) -> str:
-    s = str(sender_id)
-    return s[:4] + "…" if len(s) > 6 else s
 
 
 def platform_config(case: Case) -> PlatformConfig:

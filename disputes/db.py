@@ -10,6 +10,7 @@ import os
 import threading
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import quote, urlsplit, urlunsplit
 
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
@@ -45,6 +46,18 @@ def normalise_url(url: str) -> str:
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url[len("postgresql://") :]
     return url
+
+
+def with_redis_auth(url: str) -> str:
+    """A Redis URL with the Redis AUTH password from env ODR_REDIS_PASSWORD, unless the URL names
+    a password itself or is not a Redis URL (the password never has to be written into a file)."""
+    password = os.environ.get("ODR_REDIS_PASSWORD", "")
+    parts = urlsplit(url)
+    if not password or parts.scheme not in ("redis", "rediss") or parts.password is not None:
+        return url
+    user = parts.username or ""
+    netloc = f"{user}:{quote(password, safe='')}@{parts.netloc.rpartition('@')[2]}"
+    return urlunsplit(parts._replace(netloc=netloc))
 
 
 def is_sqlite(url_or_engine: str | Engine) -> bool:

@@ -4,10 +4,16 @@ attempt that the worker runs (claim with a lease → POST → record), with expo
 Exactly-once *effect*: the idempotency key is fixed when the message is written and reused by
 every retry, and receivers de-duplicate on it; a worker that dies mid-request leaves a lease that
 expires, after which another attempt re-sends the same key.
+
+Deliveries never follow redirects (a 3xx is a permanent failure: the signed request is for one
+URL only) and, outside demo mode (ODR_DEMO=1), go only to https URLs; plain http is allowed to
+loopback addresses, whose traffic never leaves the machine (the sandbox platform of the scaled
+profile).
 """
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import logging
 import os
@@ -15,6 +21,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
+from urllib.parse import urlsplit
 
 import requests
 from sqlalchemy import or_, select, update
@@ -23,6 +30,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from disputes import dispatch
 from disputes.clock import Clock
 from disputes.config import PlatformConfig, load_platforms
+from disputes.demo import demo_mode
 from disputes.models import Case, WebhookDelivery
 from disputes.signing import signed_headers
 from disputes.states import record_event
@@ -105,20 +113,30 @@ def attempt(
 
     status_code: int | None = None
     error: str | None = None
+    refused = False  # never worth another attempt: a redirect, or a URL we may not send to
     try:
         if cfg is None or not cfg.secret:
             raise RuntimeError(f"platform {d.platform_key} has no webhook secret configured")
-        headers = signed_headers(cfg.secret, body, idempotency_key=key, platform=cfg.key)
+        problem = url_problem(url)
+        if problem:
+            refused = True
+            raise RuntimeError(problem)
+        headers = signed_headers(cfg.secret, body, method="POST", url=url, idempotency_key=key, platform=cfg.key)
         headers["X-ODR-Attempt"] = str(attempts)
-        resp = (http or requests).post(url, data=body, headers=headers, timeout=cfg.webhook.timeout_seconds)
+        resp = (http or requests).post(url, data=body, headers=headers, timeout=cfg.webhook.timeout_seconds,
+                                       allow_redirects=False)
         status_code = resp.status_code
-        if not 200 <= status_code < 300:
+        if 300 <= status_code < 400:
+            refused = True
+            error = f"HTTP {status_code}: redirect to {resp.headers.get('Location', '?')!r} not followed"
+        elif not 200 <= status_code < 300:
             error = f"HTTP {status_code}: {resp.text[:200]}"
     except Exception as exc:  # network errors, timeouts, misconfiguration
         error = f"{exc.__class__.__name__}: {exc}"[:500]
 
     policy = cfg.webhook if cfg is not None else load_platforms().unlisted.webhook
-    permanent = status_code is not None and 400 <= status_code < 500 and status_code not in (408, 409, 425, 429)
+    permanent = refused or (status_code is not None and 400 <= status_code < 500
+                            and status_code not in (408, 409, 425, 429))
     done_at = clock.now()
     with factory() as session:
 
@@ -159,6 +177,28 @@ def attempt(
     if result.status != "delivered":
         log.warning("webhook %s to %s: %s (%s)", delivery_id, url, result.status, error)
     return result
+
+
+def url_problem(url: str) -> str | None:
+    """Why a webhook may not be sent to `url`, or None: https only outside demo mode, except to a
+    loopback address."""
+    parts = urlsplit(url)
+    if parts.scheme == "https":
+        return None
+    if parts.scheme != "http" or not parts.hostname:
+        return f"webhook URL {url!r} is not an http(s) URL"
+    if demo_mode() or _loopback(parts.hostname):
+        return None
+    return f"webhook URL {url!r} must use https outside demo mode (ODR_DEMO=1)"
+
+
+def _loopback(host: str) -> bool:
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def due(session: Session, clock: Clock, limit: int = 100) -> list[int]:

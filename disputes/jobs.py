@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from disputes import delivery, negotiation
+from disputes import delivery, erasure, negotiation
 from disputes.clock import Clock
 
 log = logging.getLogger(__name__)
@@ -46,3 +46,14 @@ def tick(factory: sessionmaker[Session], clock: Clock, http: Any = None) -> dict
             log.exception("periodic job %s failed", name)
             out[name] = "error"
     return out
+
+
+def purge(factory: sessionmaker[Session], clock: Clock, **kwargs: Any) -> dict[str, int]:
+    """The retention purge (`disputes.erasure.purge`, periods from env ODR_RETENTION_*)."""
+    return erasure.purge(factory, clock, **kwargs)
+
+
+def erase_conversation(factory: sessionmaker[Session], sender_id: str, tracker_url: str | None = None) -> dict[str, int]:
+    """Delete a sender's conversation (tracker, WeChat rows, case-less hand-offs) outside a turn."""
+    with factory() as session:
+        return erasure.erase_conversation(session, sender_id, tracker_url=tracker_url)

@@ -169,6 +169,7 @@ class Case(Base):
     updated_at: Mapped[datetime]
     submitted_at: Mapped[datetime | None]
     closed_at: Mapped[datetime | None]
+    erased_at: Mapped[datetime | None]  # kept only as an anonymised record (disputes/erasure.py)
     version: Mapped[int] = mapped_column(Integer, default=1)
 
     consumer: Mapped[Consumer] = relationship()
@@ -326,7 +327,8 @@ class Notification(Base):
 
 class CaseEvent(Base):
     """Append-only audit log: who did what, when, and on which legal basis (triggers in the
-    migration refuse UPDATE and DELETE; the ORM guard below refuses them earlier)."""
+    migrations refuse UPDATE and DELETE; the ORM guard below refuses them earlier). The one
+    exception is the redaction of `disputes.erasure`: payload and time only, marked erased."""
 
     __tablename__ = "case_events"
 

@@ -14,7 +14,7 @@ from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from disputes import dispatch, negotiation, texts
@@ -397,6 +397,13 @@ def latest_case(session: Session, sender_id: str, channel: str | None = None) ->
     return session.scalars(q.order_by(Case.created_at.desc(), Case.id.desc()).limit(1)).first()
 
 
+def cases_filed_since(session: Session, sender_id: str, since: datetime) -> int:
+    """How many complaints the sender filed from `since` on (the per-sender complaint limit)."""
+    return int(session.scalar(
+        select(func.count(Case.id)).where(Case.sender_id == str(sender_id), Case.created_at >= since)
+    ) or 0)
+
+
 def list_cases(session: Session, sender_id: str, channel: str | None = None) -> list[dict[str, Any]]:
     """Short list of the sender's cases, newest first."""
     q = select(Case).where(Case.sender_id == str(sender_id))
@@ -430,16 +437,21 @@ def record_handoff(
 ) -> dict[str, Any]:
     """The consumer asked for a human. With a case number (or a sender whose latest case is open)
     the case goes to the platform's desk queue (escalated_desk); without a case, a handoff request
-    is queued for the desk. Pass `sender_id` whenever a case number came from user input: the case
-    must then be the sender's own. Returns {case_no, state, state_label, message}."""
+    is queued for the desk. `sender_id` is the consumer asking, as the conversation knows them
+    (never a value they typed): with it, a case number must be one of their own cases and any
+    other key must be their own id. Without it the key must be a sender id (trusted callers such
+    as the desk). Raises AccessDenied otherwise. Returns {case_no, state, state_label, message}."""
+    key = str(case_no_or_sender).strip()
+    if sender_id is None and CASE_NO_RE.match(key):
+        raise AccessDenied(f"hand-off for {key} without the sender asking")
+    if sender_id is not None and not CASE_NO_RE.match(key) and key != str(sender_id):
+        raise AccessDenied("hand-off asked for another sender's conversation")
 
     def run() -> dict[str, Any]:
         now = clock.now()
-        key = str(case_no_or_sender).strip()
         if CASE_NO_RE.match(key):
             case = get_case(session, key, lock=True)
-            if sender_id is not None:
-                authorize(case, sender_id, channel)
+            authorize(case, str(sender_id), channel)
         else:
             case = latest_case(session, key, channel)
             if case is not None and case.state not in OPEN_STATES:
@@ -520,6 +532,21 @@ def add_evidence(
         return {"id": ev.id, "filename": ev.filename, "case_no": case.case_no}
 
     return run_in_transaction(session, run)
+
+
+def evidence_usage(session: Session, case_no: str, *, sender_id: str, since: datetime) -> dict[str, int]:
+    """Evidence the sender has stored, for the upload quotas: on this case (files, bytes) and on all
+    their cases from `since` on (files, bytes). The case must be the sender's own."""
+    case = get_case(session, case_no)
+    authorize(case, sender_id)
+    count, total = func.count(EvidenceFile.id), func.coalesce(func.sum(EvidenceFile.size), 0)
+    case_files, case_bytes = session.execute(select(count, total).where(EvidenceFile.case_id == case.id)).one()
+    day_files, day_bytes = session.execute(
+        select(count, total).join(Case, Case.id == EvidenceFile.case_id)
+        .where(Case.sender_id == str(sender_id), EvidenceFile.uploaded_at >= since)
+    ).one()
+    return {"case_files": int(case_files), "case_bytes": int(case_bytes), "day_files": int(day_files),
+            "day_bytes": int(day_bytes)}
 
 
 def withdraw_case(session: Session, case_no: str, *, sender_id: str, clock: Clock,

@@ -1,8 +1,9 @@
 """Huey task queue of the case service.
 
 Storage: SqliteHuey in `<repo>/var/huey.sqlite3` by default (env ODR_QUEUE_FILE to move it), or
-RedisHuey when env `ODR_QUEUE_URL=redis://…`. Run the worker with `python -m disputes.worker`
-(or `huey_consumer disputes.tasks.huey`).
+RedisHuey when env `ODR_QUEUE_URL=redis://…` (Redis AUTH: env ODR_REDIS_PASSWORD). Messages and
+results are JSON (`disputes.queue_serializer`), never pickle. Run the worker with
+`python -m disputes.worker` (or `huey_consumer disputes.tasks.huey`).
 """
 
 from __future__ import annotations
@@ -15,18 +16,19 @@ from huey import Huey, RedisHuey, SqliteHuey, crontab
 
 from disputes import jobs
 from disputes.clock import clock_from_env
-from disputes.db import VAR_DIR, session_factory
+from disputes.db import VAR_DIR, session_factory, with_redis_auth
+from disputes.queue_serializer import JsonSerializer
 
 log = logging.getLogger(__name__)
 
 
-def make_huey(queue_url: str | None = None) -> Huey:
+def make_huey(queue_url: str | None = None, name: str = "odr") -> Huey:
     url = queue_url if queue_url is not None else os.environ.get("ODR_QUEUE_URL", "")
     if url.startswith(("redis://", "rediss://", "unix://")):
-        return RedisHuey("odr", url=url)
+        return RedisHuey(name, url=with_redis_auth(url), serializer=JsonSerializer())
     path = os.environ.get("ODR_QUEUE_FILE") or str(VAR_DIR / "huey.sqlite3")
     os.makedirs(os.path.dirname(path), exist_ok=True)
-    return SqliteHuey("odr", filename=path)
+    return SqliteHuey(name, filename=path, serializer=JsonSerializer())
 
 
 huey = make_huey()
@@ -53,6 +55,20 @@ def tick_task() -> dict[str, Any]:
     return jobs.tick(session_factory(), _clock)
 
 
+@huey.periodic_task(crontab(minute="23"))
+def purge_task() -> dict[str, int]:
+    """Every hour: the retention purge (disputes/erasure.py, periods from env ODR_RETENTION_*)."""
+    return jobs.purge(session_factory(), _clock)
+
+
+ERASE_AGAIN_AFTER = 30  # seconds: a chat turn still running saves the conversation once more
+
+
+@huey.task()
+def erase_conversation_task(sender_id: str) -> dict[str, int]:
+    return jobs.erase_conversation(session_factory(), sender_id)
+
+
 @huey.on_startup()
 def _sweep_on_startup() -> None:
     """Pick up work a previous (killed) worker left behind without waiting for the next minute."""
@@ -62,7 +78,11 @@ def _sweep_on_startup() -> None:
         log.exception("start-up sweep failed")
 
 
-_JOBS = {"open_case": open_case_task, "deliver": deliver_task}
+_JOBS = {
+    "open_case": open_case_task,
+    "deliver": deliver_task,
+    "erase_conversation": lambda **kw: erase_conversation_task.schedule(kwargs=kw, delay=ERASE_AGAIN_AFTER),
+}
 
 
 def enqueue(job: str, kwargs: dict[str, Any]) -> None:

@@ -36,6 +36,7 @@ EVENT_LABELS: dict[str, str] = {
     "desk_message": "平台客服留言",
     "consumer_message": "消费者留言",
     "bot_resumed": "消费者切回智能助手",
+    "data_erased": "案件已撤回，个人信息已删除",
 }
 
 ACTOR_LABELS = {"consumer": "您", "system": "系统", "platform": "平台", "desk": "客服"}

@@ -7,6 +7,8 @@ import argparse
 import logging
 
 from disputes.db import database_url, upgrade
+from disputes.demo import DemoSecretsRefused, enforce, platform_problems
+from disputes.privacy import install_log_masking
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -17,6 +19,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--log-level", default="INFO")
     args = parser.parse_args(argv)
     logging.basicConfig(level=args.log_level, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    install_log_masking()
+    try:  # the worker signs webhook deliveries: no public demo secret outside demo mode
+        enforce("worker", platform_problems())
+    except DemoSecretsRefused as exc:
+        raise SystemExit(str(exc)) from None
     upgrade(database_url())
     import web.wechat_push  # noqa: F401  (registers the WeChat push task with the same queue)
     from disputes.tasks import huey

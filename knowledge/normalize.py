@@ -70,7 +70,8 @@ _TIME_OF_DAY = re.compile(
     r"(?:上午|下午|晚上|早上|早晨|中午|凌晨|傍晚|夜里|夜间|半夜|白天)?"
     rf"(?:{_CLOCK_NUM}[点:：时](?:{_CLOCK_NUM}分?|半|钟)?)?(?:左右|前后|的时候)?$"
 )
-MAX_FIELD_TEXT = 64  # a date or an amount is short; longer text is searched for one by the caller
+MAX_FIELD_TEXT = 64  # a date, amount, order number or phone is short; callers search longer text for one
+MAX_TEXT = 2000  # the longest text any normaliser reads (a whole chat message, for platform names)
 _WEEKDAYS = {"一": 0, "二": 1, "三": 2, "四": 3, "五": 4, "六": 5, "日": 6, "天": 6, "末": 5}
 _RELATIVE_DAYS = {"今天": 0, "今日": 0, "昨天": -1, "昨日": -1, "前天": -2, "大前天": -3, "明天": 1, "后天": 2}
 
@@ -240,13 +241,19 @@ class OrderNumberResult:
     text: str
 
 
+_ORDER_NUMBER_HINT = "订单号应为6到32位的数字或字母，请在订单详情页复制后再发给我。"
+_PHONE_HINT = "手机号格式不对：应为11位、以1开头的中国大陆手机号，请再发一次。"
+
+
 def normalize_order_number(text: str) -> OrderNumberResult:
     """Digits/letters, 6–32 characters, after removing spaces, dashes and a 「订单号：」 prefix."""
     raw = (text or "").strip()
+    if len(raw) > MAX_FIELD_TEXT:
+        raise NormalizationError(_ORDER_NUMBER_HINT)
     s = re.sub(r"^(订单(编)?号|单号|order(\s*(no|number|id))?)[:：#\s]*", "", raw, flags=re.I)
     s = re.sub(r"[\s\-－—_]", "", s)
     if not re.fullmatch(r"[A-Za-z0-9]{6,32}", s):
-        raise NormalizationError("订单号应为6到32位的数字或字母，请在订单详情页复制后再发给我。")
+        raise NormalizationError(_ORDER_NUMBER_HINT)
     return OrderNumberResult(s, raw)
 
 
@@ -263,10 +270,12 @@ class PhoneResult:
 def normalize_phone(text: str) -> PhoneResult:
     """Mainland mobile numbers: +86 / 0086 prefixes, spaces, dashes and brackets are removed."""
     raw = (text or "").strip()
+    if len(raw) > MAX_FIELD_TEXT:
+        raise NormalizationError(_PHONE_HINT)
     s = re.sub(r"[\s\-－—()（）.]", "", raw)
     s = re.sub(r"^(\+86|0086|86)(?=1\d{10}$)", "", s)
     if not re.fullmatch(r"1[3-9]\d{9}", s):
-        raise NormalizationError("手机号格式不对：应为11位、以1开头的中国大陆手机号，请再发一次。")
+        raise NormalizationError(_PHONE_HINT)
     return PhoneResult(s, raw)
 
 
@@ -303,8 +312,9 @@ def _aliases() -> list[tuple[str, str, str]]:
 
 
 def normalize_platform(text: str) -> PlatformResult | None:
-    """Map 「狗东」「PDD」「某宝」「抖店」… to the canonical platform; None when unknown."""
-    s = re.sub(r"\s+", "", text or "")
+    """Map 「狗东」「PDD」「某宝」「抖店」… to the canonical platform; None when unknown. Reads at
+    most MAX_TEXT characters (a whole message)."""
+    s = re.sub(r"\s+", "", (text or "")[:MAX_TEXT])
     if not s:
         return None
     lowered = s.lower()

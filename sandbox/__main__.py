@@ -6,7 +6,8 @@ import argparse
 import logging
 import os
 
-from sandbox.app import create_app
+from disputes.demo import DemoSecretsRefused
+from sandbox.app import HELPER_HEADER, HELPER_TOKEN_FILE, create_app
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -15,7 +16,14 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--port", type=int, default=int(os.environ.get("SANDBOX_PORT", "8100")))
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
-    app = create_app()
+    try:
+        app = create_app()
+    except DemoSecretsRefused as exc:  # say which variable to set, without a traceback
+        raise SystemExit(str(exc)) from None
+    if app.config["HELPERS"]:
+        logging.getLogger("sandbox").info(
+            "helper routes /_sandbox/*: send header %s with the token of env SANDBOX_HELPER_TOKEN or of %s",
+            HELPER_HEADER, HELPER_TOKEN_FILE)
     app.run(host=args.host, port=args.port, threaded=True, use_reloader=False)
 
 

@@ -1,12 +1,19 @@
 """Sandbox platform (Flask). POST /settlements receives signed requests from the case service,
-verifies signature and 5-minute replay window, de-duplicates by Idempotency-Key, and answers
-asynchronously through our platform API as its policies say."""
+verifies signature (method, path, timestamp, body) and 5-minute replay window, de-duplicates by
+Idempotency-Key, and answers asynchronously through our platform API as its policies say.
+
+Its secret is ODR_SANDBOX_SECRET; the public demo secret of platforms.yaml only in demo mode
+(ODR_DEMO=1). The demo helper routes (`/_sandbox/ledger`, `/_sandbox/answer/<case_no>`) need the
+local token (header X-Sandbox-Token: env SANDBOX_HELPER_TOKEN, else the file
+var/sandbox_helper_token, readable by its owner only) and do not exist in the scaled profile."""
 
 from __future__ import annotations
 
+import hmac
 import json
 import logging
 import os
+import secrets
 import threading
 import time
 import uuid
@@ -18,18 +25,23 @@ import requests
 import yaml
 from flask import Flask, jsonify, request
 
+from disputes.db import VAR_DIR
+from disputes.demo import enforce, public_platform_secrets, secret_problem
 from disputes.signing import (
     HEADER_IDEMPOTENCY,
     HEADER_SIGNATURE,
     HEADER_TIMESTAMP,
     SignatureError,
     signed_headers,
+    target_of,
     verify,
 )
 
 log = logging.getLogger("sandbox")
 POLICIES_FILE = Path(__file__).resolve().parent / "policies.yaml"
 DEFAULT_API = "http://127.0.0.1:8000/api/platform/v1"
+HELPER_HEADER = "X-Sandbox-Token"
+HELPER_TOKEN_FILE = VAR_DIR / "sandbox_helper_token"
 
 
 def load_policies(path: str | Path | None = None) -> dict[str, Any]:
@@ -38,12 +50,32 @@ def load_policies(path: str | Path | None = None) -> dict[str, Any]:
 
 
 def _default_secret(platform_key: str) -> str:
+    """ODR_SANDBOX_SECRET, else platforms.yaml; a public demo secret only in demo mode."""
     from disputes.config import load_platforms
 
-    secret = load_platforms().get(platform_key).secret
+    secret = os.environ.get("ODR_SANDBOX_SECRET") or load_platforms().get(platform_key).secret
+    problem = secret_problem("ODR_SANDBOX_SECRET", secret, public_platform_secrets(),
+                             what_zh="沙盒平台与维权助手共享的 HMAC 签名密钥",
+                             what_en="the HMAC signing secret the sandbox platform shares with the case service")
+    enforce("sandbox", [problem] if problem else [])
     if not secret:
         raise RuntimeError(f"no secret configured for platform {platform_key}")
     return secret
+
+
+def helper_token() -> str:
+    """The local token of the demo helper routes: env SANDBOX_HELPER_TOKEN, else a random one kept
+    in var/sandbox_helper_token (mode 0600), created on first use."""
+    if os.environ.get("SANDBOX_HELPER_TOKEN"):
+        return os.environ["SANDBOX_HELPER_TOKEN"]
+    HELPER_TOKEN_FILE.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        fd = os.open(HELPER_TOKEN_FILE, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return HELPER_TOKEN_FILE.read_text().strip()
+    with os.fdopen(fd, "w") as fh:
+        fh.write(secrets.token_urlsafe(32))
+    return HELPER_TOKEN_FILE.read_text().strip()
 
 
 def _words(v: Any) -> list[str]:
@@ -126,19 +158,23 @@ class Ledger:
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:
     """Config keys: PLATFORM_KEY (sandbox), SECRET, API_BASE, POLICIES (dict), DELAY_SECONDS,
-    RECEIVE_DELAY_SECONDS (slow handler, for crash tests), SIGNATURE_CLOCK (callable)."""
+    RECEIVE_DELAY_SECONDS (slow handler, for crash tests), SIGNATURE_CLOCK (callable), HELPERS
+    (demo helper routes; off in the scaled profile), HELPER_TOKEN (their token)."""
     app = Flask("sandbox")
     app.json.ensure_ascii = False
     app.config.update(
         PLATFORM_KEY="sandbox",
         API_BASE=os.environ.get("ODR_PLATFORM_API", DEFAULT_API),
         RECEIVE_DELAY_SECONDS=float(os.environ.get("SANDBOX_RECEIVE_DELAY", "0")),
+        HELPERS=os.environ.get("ODR_PROFILE", "embedded") != "scaled",
     )
     app.config.update(config or {})
     if "POLICIES" not in app.config:
         app.config["POLICIES"] = load_policies()
     if "SECRET" not in app.config:
-        app.config["SECRET"] = os.environ.get("ODR_SANDBOX_SECRET") or _default_secret(app.config["PLATFORM_KEY"])
+        app.config["SECRET"] = _default_secret(app.config["PLATFORM_KEY"])
+    if app.config["HELPERS"] and not app.config.get("HELPER_TOKEN"):
+        app.config["HELPER_TOKEN"] = helper_token()
     ledger = Ledger()
     app.extensions["ledger"] = ledger
 
@@ -148,13 +184,15 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         return float(app.config["POLICIES"].get("delay_seconds", 1))
 
     def send_answer(case_no: str, body: dict[str, Any], key: str) -> None:
-        """POST the answer to our platform API, signed; retried a few times with backoff."""
+        """POST the answer to our platform API, signed; retried a few times with backoff (at
+        least a second apart: a signature is used once, each retry is signed anew)."""
         raw = json.dumps(body, ensure_ascii=False).encode("utf-8")
         url = f"{app.config['API_BASE'].rstrip('/')}/cases/{case_no}/responses"
         for attempt in range(5):
-            headers = signed_headers(app.config["SECRET"], raw, idempotency_key=key, platform=app.config["PLATFORM_KEY"])
+            headers = signed_headers(app.config["SECRET"], raw, method="POST", url=url, idempotency_key=key,
+                                     platform=app.config["PLATFORM_KEY"])
             try:
-                resp = requests.post(url, data=raw, headers=headers, timeout=10)
+                resp = requests.post(url, data=raw, headers=headers, timeout=10, allow_redirects=False)
                 with ledger.lock:
                     ledger.answers.append({"case_no": case_no, "body": body, "status": resp.status_code,
                                            "response": _json(resp)})
@@ -162,7 +200,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
                     return
             except requests.RequestException as exc:
                 log.warning("sandbox answer to %s failed: %s", url, exc)
-            time.sleep(0.5 * 2**attempt)
+            time.sleep(2**attempt)
 
     def handle(req: dict[str, Any], key: str) -> dict[str, Any]:
         if req.get("type") != "settlement_request":
@@ -183,7 +221,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         now = app.config.get("SIGNATURE_CLOCK", time.time)()
         try:
             verify(app.config["SECRET"], request.headers.get(HEADER_TIMESTAMP), raw,
-                   request.headers.get(HEADER_SIGNATURE), now=now)
+                   request.headers.get(HEADER_SIGNATURE), method=request.method,
+                   target=target_of(request.script_root + request.path, request.query_string.decode("latin-1")),
+                   now=now)
         except SignatureError as exc:
             return jsonify({"error": {"code": "bad_signature", "message": exc.message_zh}}), 401
         key = request.headers.get(HEADER_IDEMPOTENCY, "")
@@ -208,16 +248,31 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
             ledger.processed[key]["result"] = result
         return jsonify({"status": "ok", "idempotency_key": key, **result}), 202
 
-    @app.get("/_sandbox/ledger")
-    def ledger_view():
-        return jsonify(ledger.snapshot())
+    def helper_refused():
+        """None if the request carries the helper token, else the refusal."""
+        given = request.headers.get(HELPER_HEADER, "")
+        if given and hmac.compare_digest(given.encode(), str(app.config["HELPER_TOKEN"]).encode()):
+            return None
+        return jsonify({"error": {"code": "helper_token_required", "message": (
+            f"沙盒辅助接口需要本机令牌：请在请求头 {HELPER_HEADER} 中提供环境变量 SANDBOX_HELPER_TOKEN 或文件 "
+            "var/sandbox_helper_token 中的令牌")}}), 403
 
-    @app.post("/_sandbox/answer/<case_no>")
-    def manual_answer(case_no: str):
-        """Demo helper: make the sandbox send an arbitrary answer now (local use only)."""
-        body = request.get_json(force=True)
-        send_answer(case_no, body, f"sandbox-manual-{uuid.uuid4().hex}")
-        return jsonify(ledger.snapshot()["answers"][-1:])
+    if app.config["HELPERS"]:
+        @app.get("/_sandbox/ledger")
+        def ledger_view():
+            return helper_refused() or jsonify(ledger.snapshot())
+
+        @app.post("/_sandbox/answer/<case_no>")
+        def manual_answer(case_no: str):
+            """Demo helper: make the sandbox send an arbitrary answer now (local use only)."""
+            refused = helper_refused()
+            if refused:
+                return refused
+            body = request.get_json(force=True)
+            if isinstance(body, dict):
+                body.setdefault("case_no", case_no)  # the platform API requires it
+            send_answer(case_no, body, f"sandbox-manual-{uuid.uuid4().hex}")
+            return jsonify(ledger.snapshot()["answers"][-1:])
 
     @app.get("/")
     def index():

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from datetime import timedelta
+from typing import Any
 
 from flask import Flask
 
-from web.privacy import install_log_masking
+from disputes.privacy import install_log_masking
 from web.rasa_client import RasaClient
 
 
@@ -24,6 +26,8 @@ def create_app(config: dict | None = None) -> Flask:
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     install_log_masking()
+    if not app.config.get("TESTING"):
+        refuse_demo_secrets(app.config)
 
     from disputes.db import upgrade
 
@@ -37,7 +41,22 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(chat_bp)
     app.register_blueprint(platform_bp, url_prefix="/api/platform/v1")
     _register_surfaces(app, exempt_from_csrf=[chat_bp, platform_bp])
+
+    from web.caching import init_cache
+    from web.limits import init_limits
+
+    init_cache(app)
+    init_limits(app)  # rate limits on chat, new conversations, uploads and /stats (web/config.py)
     return app
+
+
+def refuse_demo_secrets(config: Mapping[str, Any]) -> None:
+    """Outside demo mode (ODR_DEMO=1) no public demo secret: the WeChat token and key, and the
+    signing secrets of the webhook platforms (raises disputes.demo.DemoSecretsRefused)."""
+    from disputes.demo import enforce, platform_problems
+    from web.wechat_client import secret_problems, settings_from
+
+    enforce("web", [*secret_problems(settings_from(config)), *platform_problems()])
 
 
 def _register_surfaces(app: Flask, exempt_from_csrf: list) -> None:

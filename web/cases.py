@@ -3,13 +3,15 @@
 Every read and write is authorised by the sender id in the consumer's signed session cookie (the
 same id the chat uses): a consumer only ever sees their own cases, and someone else's case number
 gets the same 404 as a number that does not exist. Uploaded files are checked by their magic
-bytes, stored outside the web root under `UPLOAD_DIR` with random names, and registered through
-`disputes.service.add_evidence`.
+bytes, images are re-encoded without their metadata (EXIF with the GPS position, XMP, comments),
+and files are stored outside the web root under `UPLOAD_DIR` with random names and registered
+through `disputes.service.add_evidence`.
 """
 
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import logging
 import os
@@ -17,6 +19,7 @@ import re
 import secrets
 import unicodedata
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +38,7 @@ from flask import (
     url_for,
 )
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 from werkzeug.datastructures import FileStorage
 
 from disputes.clock import SystemClock
@@ -42,14 +46,20 @@ from disputes.db import session_factory
 from disputes.errors import CaseError, CaseNotFound
 from disputes.models import EvidenceFile
 from disputes.service import CASE_NO_RE
-from web.forms import ContactForm, OfferResponseForm, abort_zh, error_response, register_error_pages
+from web.forms import (
+    ContactForm,
+    DeleteCaseForm,
+    OfferResponseForm,
+    abort_zh,
+    error_response,
+    register_error_pages,
+)
 
 bp = Blueprint("cases", __name__)
 register_error_pages(bp)
 log = logging.getLogger(__name__)
 
 DEFAULT_MAX_FILE_BYTES = 5 * 1024 * 1024
-DEFAULT_MAX_FILES_PER_CASE = 30
 # Detected type → (extensions allowed for it, extension we store under).
 ALLOWED_TYPES: dict[str, tuple[tuple[str, ...], str]] = {
     "image/jpeg": (("jpg", "jpeg", "jfif"), "jpg"),
@@ -130,6 +140,8 @@ def store_bytes(data: bytes, original_name: str | None, *, root: Path, max_bytes
     ext = _extension(original_name)
     if check_extension and ext and ext not in allowed_ext:
         raise UploadError("文件扩展名与文件内容不符，请上传原始的图片或 PDF 文件。", 415)
+    if content_type in PILLOW_FORMATS:
+        data = strip_image_metadata(data, content_type)
     digest = hashlib.sha256(data).hexdigest()
     token = secrets.token_hex(16)
     relative = f"{token[:2]}/{token}.{stored_ext}"
@@ -141,6 +153,89 @@ def store_bytes(data: bytes, original_name: str | None, *, root: Path, max_bytes
         fh.write(data)
     os.replace(tmp, target)
     return StoredFile(relative, content_type, len(data), digest, display_name(original_name, stored_ext))
+
+
+@dataclass(frozen=True)
+class EvidenceQuota:
+    """How much evidence a consumer may store: files and bytes per case, and files and bytes over
+    all their cases in 24 hours (web/config.py: EVIDENCE_MAX_FILES, EVIDENCE_MAX_CASE_BYTES,
+    EVIDENCE_DAILY_FILES, EVIDENCE_DAILY_BYTES). Counted in the case store, so every web worker
+    and the WeChat image path agree."""
+
+    max_files: int
+    max_case_bytes: int
+    daily_files: int
+    daily_bytes: int
+
+    @classmethod
+    def from_config(cls, config: Any) -> EvidenceQuota:
+        from web.config import LIMIT_DEFAULTS
+
+        keys = ("EVIDENCE_MAX_FILES", "EVIDENCE_MAX_CASE_BYTES", "EVIDENCE_DAILY_FILES", "EVIDENCE_DAILY_BYTES")
+        return cls(*(int(config.get(key, LIMIT_DEFAULTS[key])) for key in keys))
+
+    def check(self, db: Session, case_no: str, sender_id: str, size: int, now: datetime) -> None:
+        """Raise UploadError when one more file of `size` bytes would go over a quota."""
+        from disputes.service import evidence_usage
+
+        used = evidence_usage(db, case_no, sender_id=sender_id, since=now - timedelta(days=1))
+        if used["case_files"] >= self.max_files:
+            raise UploadError(f"每个案件最多上传{self.max_files}个证据文件。", 409)
+        if used["case_bytes"] + size > self.max_case_bytes:
+            raise UploadError(f"该案件的证据文件总大小已达上限（{_mb(self.max_case_bytes)}MB），不能再上传。", 413)
+        if used["day_files"] >= self.daily_files:
+            raise UploadError(f"24小时内最多上传{self.daily_files}个证据文件，请明天再上传。", 429)
+        if used["day_bytes"] + size > self.daily_bytes:
+            raise UploadError(f"24小时内上传的证据文件总大小已达上限（{_mb(self.daily_bytes)}MB），请明天再上传。", 429)
+
+
+def _mb(n: int) -> str:
+    return f"{n / (1024 * 1024):g}"
+
+
+PILLOW_FORMATS = {"image/jpeg": "JPEG", "image/png": "PNG", "image/webp": "WEBP"}
+MAX_IMAGE_PIXELS = 50_000_000  # a 50-megapixel photo; more is a decompression bomb, not evidence
+_KEPT_IMAGE_INFO = ("icc_profile", "transparency")  # colours and transparency, nothing about the person
+_BAD_IMAGE = "图片文件已损坏或无法识别，请上传原始的图片文件。"
+
+
+def strip_image_metadata(data: bytes, content_type: str) -> bytes:
+    """The image re-encoded by Pillow with its pixels (turned upright by the EXIF orientation), its
+    colour profile and transparency, and nothing else: no EXIF (GPS position, camera, time), XMP,
+    comments or text chunks. A JPEG that needs no turning keeps its quantisation tables; an
+    animated image keeps its first frame. Raises UploadError when the bytes do not decode as the
+    format their magic bytes claim."""
+    from PIL import Image, ImageOps, UnidentifiedImageError
+
+    fmt = PILLOW_FORMATS[content_type]
+    try:
+        with Image.open(io.BytesIO(data), formats=[fmt]) as img:
+            if img.width * img.height > MAX_IMAGE_PIXELS:
+                raise UploadError("图片像素过大，请缩小后再上传。", 413)
+            kept = {k: img.info[k] for k in _KEPT_IMAGE_INFO if k in img.info}
+            turned = img.getexif().get(0x0112, 1) not in (1, None)
+            clean = ImageOps.exif_transpose(img) if turned else img
+            clean.load()
+            clean.info = dict(kept)
+            params: dict[str, Any] = {}
+            if "icc_profile" in kept:
+                params["icc_profile"] = kept["icc_profile"]
+            if fmt == "JPEG" and turned:
+                params["quality"] = 95
+            elif fmt == "JPEG":
+                params.update(quality="keep", subsampling="keep")
+            elif fmt == "WEBP":  # a lossless WebP (screenshots) stays lossless
+                params.update(quality=90, lossless=b"VP8L" in data[:4096])
+            elif "transparency" in kept:
+                params["transparency"] = kept["transparency"]
+            out = io.BytesIO()
+            clean.save(out, fmt, **params)
+    except UploadError:
+        raise
+    except (UnidentifiedImageError, Image.DecompressionBombError, OSError, SyntaxError, ValueError,
+            EOFError) as exc:
+        raise UploadError(_BAD_IMAGE, 415) from exc
+    return out.getvalue()
 
 
 def read_upload(upload: FileStorage, max_bytes: int) -> bytes:
@@ -245,7 +340,7 @@ def case_page(case_no: str):
     offer_form = OfferResponseForm()
     contact_form = ContactForm()
     resp = Response(render_template("case.html", case=status, offer_form=offer_form, contact_form=contact_form,
-                                    max_mb=max(1, max_file_bytes() // (1024 * 1024))))
+                                    delete_form=DeleteCaseForm(), max_mb=max(1, max_file_bytes() // (1024 * 1024))))
     resp.headers["Cache-Control"] = "private, no-store"
     return resp
 
@@ -299,6 +394,39 @@ def update_contact(case_no: str):
     return redirect(url_for("cases.case_page", case_no=case_no) + "#package")
 
 
+@bp.post("/cases/<case_no>/delete")
+def delete_case(case_no: str):
+    """Withdraw the case and delete the consumer's personal information (个人信息保护法第四十七条):
+    the case is kept only as an anonymised record for the statistics, and the conversation (Rasa
+    tracker, WeChat rows, hand-off requests without a case) is deleted as well; a second pass of
+    the worker catches a chat turn that was still running."""
+    from disputes import dispatch
+    from disputes.erasure import erase_case, erase_conversation
+
+    case_no = _check_case_no(case_no)
+    form = DeleteCaseForm()
+    sid = current_sender()
+    with _factory()() as db:
+        _own_status(db, case_no)
+        if not form.validate():
+            flash(_first_error(form), "error")
+            return redirect(url_for("cases.case_page", case_no=case_no) + "#privacy")
+        try:
+            erase_case(db, case_no, sender_id=sid, clock=_clock(), upload_root=upload_root())
+        except CaseError as exc:
+            flash(str(exc), "error")
+            return redirect(url_for("cases.case_page", case_no=case_no) + "#privacy")
+        try:
+            erase_conversation(db, sid, tracker_url=current_app.config.get("TRACKER_DATABASE_URL"))
+        except Exception:  # the tracker store may be down: the worker's pass below retries
+            log.exception("erasing the conversation failed; the worker will retry")
+        dispatch.later(db, "erase_conversation", sender_id=sid)
+        dispatch.flush(db)
+    flash(f"案件 {case_no} 已撤回，您的个人信息、证据文件和对话记录已删除。"
+          "我们只保留不含个人信息的统计记录（平台、问题类型、处理结果和日期）。", "ok")
+    return redirect(url_for("cases.my_cases"))
+
+
 def _first_error(form) -> str:
     for errors in form.errors.values():
         if errors:
@@ -310,15 +438,15 @@ def _upload_to_case(db, case_no: str, status: dict[str, Any]) -> dict[str, Any]:
     """Shared by the case page and the chat: validate, store, register."""
     if status["state"] == "closed":
         raise UploadError("案件已结案，不能再补充证据。", 409)
-    limit = int(current_app.config.get("EVIDENCE_MAX_FILES", DEFAULT_MAX_FILES_PER_CASE))
-    if len(status.get("evidence") or []) >= limit:
-        raise UploadError(f"每个案件最多上传{limit}个证据文件。", 409)
+    quota = EvidenceQuota.from_config(current_app.config)
+    quota.check(db, case_no, current_sender(), 0, _clock().now())
     upload = request.files.get("file")
     if upload is None or not upload.filename:
         raise UploadError("请选择要上传的文件。")
     description = (request.form.get("description") or "").strip()[:200] or None
     max_bytes = max_file_bytes()
     data = read_upload(upload, max_bytes)
+    quota.check(db, case_no, current_sender(), len(data), _clock().now())
     root = upload_root()
     stored = store_bytes(data, upload.filename, root=root, max_bytes=max_bytes)
     result = register_evidence(db, case_no, current_sender(), stored, description, root, _clock())

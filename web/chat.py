@@ -7,7 +7,7 @@ import uuid
 
 from flask import Blueprint, current_app, jsonify, render_template, request, session
 
-from web.privacy import mask_text
+from disputes.privacy import mask_id
 from web.rasa_client import RasaUnavailable
 from web.relay import app_clock, relay
 
@@ -48,11 +48,11 @@ def send_message():
     if len(text) > MAX_MESSAGE_CHARS:
         return _error(f"消息太长了，请控制在{MAX_MESSAGE_CHARS}字以内。", 413)
     sid = sender_id()
-    logger.info("chat message from %s: %s", sid, mask_text(text))
+    logger.info("chat message from %s (%d chars)", mask_id(sid), len(text))
     try:
         messages = relay(sid, text, "web")
     except RasaUnavailable:
-        logger.warning("rasa unavailable for %s", sid)
+        logger.warning("rasa unavailable for %s", mask_id(sid))
         return _error("助手暂时无法回复，请稍后再试。您的消息没有丢失，可以重新发送。", 503)
     return jsonify({"messages": messages})
 

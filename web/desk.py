@@ -149,6 +149,12 @@ def _safe_next(target: str | None) -> str:
     return url_for("desk.queue")
 
 
+def _login_user_key() -> str:
+    """The account a login attempt is for, read from the request itself: a key function must not
+    close over one request's values, since the limiter keeps the first one per call site."""
+    return "user:" + (request.form.get("username") or "").strip()[:64].lower()
+
+
 @bp.route("/login", methods=["GET", "POST"])
 def login():
     form = LoginForm()
@@ -157,7 +163,7 @@ def login():
     limiter = current_app.extensions["odr_limiter"]
     username = (request.form.get("username") or "").strip()[:64].lower()
     with limiter.limit(current_app.config["DESK_LOGIN_LIMIT"], key_func=get_remote_address, scope="desk-login-ip"):
-        with limiter.limit(current_app.config["DESK_LOGIN_USER_LIMIT"], key_func=lambda: f"user:{username}",
+        with limiter.limit(current_app.config["DESK_LOGIN_USER_LIMIT"], key_func=_login_user_key,
                            scope="desk-login-user"):
             if not form.validate():
                 return render_template("desk/login.html", form=form, error="请输入用户名和密码。"), 400

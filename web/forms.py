@@ -5,14 +5,17 @@ from __future__ import annotations
 
 import os
 from typing import Any
+from urllib.parse import urlsplit
 
-from flask import Flask, jsonify, render_template, request
+from flask import Flask, has_request_context, jsonify, render_template, request
+from flask.sessions import SecureCookieSessionInterface
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_wtf import FlaskForm
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from werkzeug.exceptions import HTTPException
 from wtforms import (
+    BooleanField,
     DecimalField,
     HiddenField,
     PasswordField,
@@ -23,6 +26,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, Regexp
 from wtforms.validators import ValidationError as WTFValidationError
 
+from disputes.db import with_redis_auth
 from disputes.models import REMEDIES
 
 csrf = CSRFProtect()
@@ -87,9 +91,9 @@ def init_security(app: Flask) -> Limiter:
     app.config["SESSION_COOKIE_HTTPONLY"] = True
     if not app.config.get("SESSION_COOKIE_SAMESITE"):
         app.config["SESSION_COOKIE_SAMESITE"] = "Lax"
-    # Behind HTTPS set ODR_COOKIE_SECURE=1: cookies are then never sent over plain HTTP.
-    if os.environ.get("ODR_COOKIE_SECURE", "").lower() in ("1", "true", "yes"):
-        app.config["SESSION_COOKIE_SECURE"] = True
+    # Secure session cookie, except for the local demo over plain http (DemoSessionInterface).
+    app.config["SESSION_COOKIE_SECURE"] = True
+    app.session_interface = DemoSessionInterface()
     app.config.setdefault("WTF_CSRF_TIME_LIMIT", 8 * 3600)
     app.config.setdefault("DESK_LOGIN_LIMIT", "5 per minute")
     app.config.setdefault("DESK_LOGIN_USER_LIMIT", "20 per hour")
@@ -103,10 +107,40 @@ def init_security(app: Flask) -> Limiter:
         app.register_error_handler(status, lambda exc: error_response(exc.code, getattr(exc, "message_zh", None)))
     app.after_request(_security_headers)
     storage = os.environ.get("ODR_RATELIMIT_STORAGE") or app.config.get("RATELIMIT_STORAGE_URI") or "memory://"
+    storage = with_redis_auth(storage)  # Redis AUTH from env ODR_REDIS_PASSWORD
     limiter = Limiter(get_remote_address, app=app, storage_uri=storage, default_limits=[],
                       key_prefix="odr")
     app.extensions["odr_limiter"] = limiter
     return limiter
+
+
+LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
+HSTS = "max-age=31536000; includeSubDomains"
+
+
+def local_plain_http_demo(app: Flask) -> bool:
+    """Whether the current request is the local demo over plain http: demo mode (config DEMO, else
+    env ODR_DEMO=1), an http request, and both the host the browser asked for and the peer on the
+    loopback interface. Env ODR_COOKIE_SECURE=1 rules even that out."""
+    demo = app.config.get("DEMO")
+    if demo is None:
+        from disputes.demo import demo_mode
+
+        demo = demo_mode()
+    if not demo or not has_request_context() or request.is_secure:
+        return False
+    if os.environ.get("ODR_COOKIE_SECURE", "").strip().lower() in ("1", "true", "yes"):
+        return False
+    host = urlsplit("//" + request.host).hostname or ""
+    return host in LOOPBACK and (request.remote_addr or "") in LOOPBACK
+
+
+class DemoSessionInterface(SecureCookieSessionInterface):
+    """The signed-cookie session with the Secure flag decided per request: always set, except
+    for the local demo served on http://127.0.0.1 (browsers would not send it back there)."""
+
+    def get_cookie_secure(self, app: Flask) -> bool:
+        return not local_plain_http_demo(app)
 
 
 CSP = ("default-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; form-action 'self'; "
@@ -114,10 +148,13 @@ CSP = ("default-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'n
 
 
 def _security_headers(resp):
-    """No framing (the desk's buttons cannot be clickjacked), no sniffing, no inline scripts."""
+    """No framing (the desk's buttons cannot be clickjacked), no sniffing, no inline scripts; HSTS
+    when served over https."""
     resp.headers.setdefault("X-Content-Type-Options", "nosniff")
     resp.headers.setdefault("X-Frame-Options", "DENY")
     resp.headers.setdefault("Referrer-Policy", "same-origin")
+    if request.is_secure:  # served over https (directly, or behind ODR_TRUSTED_PROXIES): stay there
+        resp.headers.setdefault("Strict-Transport-Security", HSTS)
     if resp.mimetype == "text/html":
         resp.headers.setdefault("Content-Security-Policy", CSP)
     return resp
@@ -137,6 +174,11 @@ class OfferResponseForm(FlaskForm):
     offer_id = HiddenField(validators=[DataRequired("缺少方案编号。"), Regexp(r"^\d{1,12}$", message="方案编号无效。")])
     decision = SelectField(choices=[("accept", "接受"), ("reject", "拒绝")],
                            validators=[DataRequired("请选择接受或拒绝。")], invalid_choice_message="请选择接受或拒绝。")
+
+
+class DeleteCaseForm(FlaskForm):
+    confirm = BooleanField("我已了解：案件将被撤回，我的个人信息和对话记录将被删除，且无法恢复。",
+                           validators=[DataRequired("请先勾选确认，再撤回并删除。")])
 
 
 class ContactForm(FlaskForm):

@@ -14,6 +14,7 @@ from __future__ import annotations
 import csv
 import io
 import statistics
+import threading
 from collections import Counter
 from datetime import datetime
 from functools import lru_cache
@@ -26,6 +27,7 @@ from disputes.clock import SystemClock, format_local, local
 from disputes.db import session_factory
 from disputes.models import Case, CaseEvent, Platform
 from disputes.states import State
+from web.caching import cache_get, cache_set
 from web.forms import register_error_pages
 
 bp = Blueprint("stats", __name__, url_prefix="/stats")
@@ -36,6 +38,8 @@ OTHER_PLATFORM = "其他平台"
 OUTCOMES = ["已和解", "已转12315", "结案（未和解）", "处理中"]
 DIMENSIONS = [("platform", "平台"), ("issue", "问题类型"), ("outcome", "结果"), ("month", "月份")]
 DEFAULT_MIN_COUNT = 3
+DEFAULT_CACHE_SECONDS = 300
+_compute_lock = threading.Lock()  # one full scan at a time per process when the cached figures expire
 
 
 @lru_cache(maxsize=1)
@@ -143,6 +147,23 @@ def suppress(cells: list[tuple[str, int]], k: int) -> list[dict[str, Any]]:
 
 
 def _figures() -> dict[str, Any]:
+    """The figures from the cache (STATS_CACHE_SECONDS, shared by the web workers in the scaled
+    profile); a full scan of the case store only when they are older than that."""
+    ttl = int(current_app.config.get("STATS_CACHE_SECONDS", DEFAULT_CACHE_SECONDS))
+    if ttl <= 0:
+        return _compute()
+    key = f"stats:figures:{int(current_app.config.get('STATS_MIN_COUNT', DEFAULT_MIN_COUNT))}"
+    data = cache_get(key)
+    if data is None:
+        with _compute_lock:
+            data = cache_get(key)
+            if data is None:
+                data = _compute()
+                cache_set(key, data, ttl)
+    return data
+
+
+def _compute() -> dict[str, Any]:
     k = int(current_app.config.get("STATS_MIN_COUNT", DEFAULT_MIN_COUNT))
     with session_factory(current_app.config["DATABASE_URL"])() as db:
         data = collect(db, min_count=k)

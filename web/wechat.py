@@ -2,13 +2,19 @@
 
 - Every request (GET echostr and each POST) carries `signature = sha1(sort(token, timestamp,
   nonce))`; forged signatures and timestamps outside a ±5 minute window are refused. In safe
-  mode (`encrypt_type=aes`) the body is AES-encrypted and signed again (`msg_signature`).
+  mode (`encrypt_type=aes`) the body is AES-encrypted and signed again (`msg_signature`). Once an
+  EncodingAESKey is configured, only safe-mode (or compatible-mode) pushes are accepted: the
+  plaintext signature does not cover the body.
+- Replays: that signature covers no body, so each (timestamp, nonce) pair is remembered for the
+  window (`web.replay`) together with the message it carried; the same pair with another message
+  or sender is refused, WeChat's own retry of the same message passes on to the MsgId check.
 - Bodies are small XML: wrong content types, oversized bodies and any DOCTYPE / ENTITY
   declaration are refused before parsing (xmltodict, which wechatpy uses, also refuses entity
   declarations; this is the second lock).
 - WeChat retries a push up to three times when it gets no answer within 5 s. MsgId is recorded in
   the case database (`web.wechat_store`), so a retry never starts a second bot turn, whichever
-  gunicorn worker receives it.
+  gunicorn worker receives it; the stored reply is sent again only to the openid that sent the
+  message.
 - The 5-second rule: the text goes to Rasa (`wx-<openid>`) in a worker thread; if the bot answers
   within ~4 s the reply is passive, otherwise WeChat gets "success" and the reply follows through
   the customer-service message API (`web.wechat_client`).
@@ -33,7 +39,9 @@ from flask import Blueprint, Flask, Response, current_app, request
 
 from disputes.clock import SystemClock
 from disputes.db import session_factory
-from web.privacy import mask_text
+from disputes.privacy import mask_id
+from web import replay
+from web.limits import WECHAT_TOO_FAST, allow
 from web.wechat_client import MediaError, WeChatClientBase, WeChatSendError, make_client, settings_from
 from web.wechat_store import (
     ANSWERED,
@@ -119,6 +127,8 @@ def _sha1_signature(*parts: str) -> str:
 
 def _verify_request() -> tuple[str, str]:
     """Signature and freshness of the query string; returns (timestamp, nonce)."""
+    if not current_app.config.get("WECHAT_TOKEN"):
+        raise WechatError(503, "微信公众号未配置（缺少 WECHAT_TOKEN），暂不接受消息。")
     signature = request.args.get("signature", "")
     timestamp = request.args.get("timestamp", "")
     nonce = request.args.get("nonce", "")
@@ -267,10 +277,28 @@ def endpoint():
     encrypt_type = (request.args.get("encrypt_type") or "raw").lower()
     if encrypt_type not in ("raw", "aes"):
         raise WechatError(400, "不支持的加密方式。")
+    if encrypt_type == "raw" and current_app.config.get("WECHAT_ENCODING_AES_KEY"):
+        log.warning("wechat: plaintext push refused (an EncodingAESKey is configured)")
+        raise WechatError(403, "本公众号已配置 EncodingAESKey，只接受安全模式（加密）消息，明文消息已拒绝。")
     body = _body_text()
     xml = _decrypt(body, timestamp, nonce) if encrypt_type == "aes" else body
     msg = _parse(xml)
+    _check_replay(timestamp, nonce, msg)
     return _handle(msg, _Reply(msg, encrypt_type == "aes", nonce, timestamp))
+
+
+def _check_replay(timestamp: str, nonce: str, msg: Any) -> None:
+    """Remember the (timestamp, nonce) pair with the message it carried. WeChat's retry of the same
+    message may come with the same pair; the pair with another message or sender is a replay."""
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    carried = hashlib.sha256(f"{msg.source}\n{_message_key(msg)}".encode()).hexdigest()
+    seen = replay.remember(
+        session_factory(app.config["DATABASE_URL"]), "wechat", f"{timestamp}:{nonce}",
+        expires_at=replay.expiry(int(timestamp), float(app.config["WECHAT_MAX_CLOCK_SKEW"])),
+        now=replay.wall_clock(time.time()), digest=carried)
+    if not seen.first and seen.digest != carried:
+        log.warning("wechat: replayed timestamp/nonce with another message refused")
+        raise WechatError(403, "请求已被使用过（时间戳和随机数重复），疑似重放，已拒绝。")
 
 
 def _message_key(msg: Any) -> str:
@@ -287,18 +315,26 @@ def _handle(msg: Any, reply: _Reply) -> Response:
     clock = app.config.get("CLOCK") or SystemClock()
     key = _message_key(msg)
     claimed, row = claim_inbound(factory, key, msg.source, msg.type[:16], clock.now())
+    if not claimed and row.openid != msg.source:
+        # a MsgId someone else's message already has: never hand out that consumer's reply
+        log.warning("wechat: MsgId %s reused by another sender; no reply", key)
+        return reply.success()
     if not claimed:
-        log.info("wechat: duplicate push %s (state %s) answered without a new bot turn", key, row.state)
+        log.info("wechat: duplicate push %s (state %s) answered without a new bot turn", mask_id(key), row.state)
         if row.state in (ANSWERED, FAILED) and row.reply_text:
             return reply.text(row.reply_text)  # WeChat never got our answer: the same text again
         return reply.success()
     openid = msg.source
+    if msg.type in ("text", "image") and not allow("WECHAT_MESSAGE_LIMIT", f"wx-{openid}"):
+        log.info("wechat: %s over the message limit", openid[:6] + "…")
+        finish_inbound(factory, key, ANSWERED, clock.now(), WECHAT_TOO_FAST)
+        return reply.text(WECHAT_TOO_FAST)
     if msg.type == "text":
         text = (msg.content or "").strip()[:2000]
         if not text:
             finish_inbound(factory, key, IGNORED, clock.now())
             return reply.success()
-        log.info("wechat text from %s: %s", openid[:6] + "…", mask_text(text))
+        log.info("wechat text from %s (%d chars)", mask_id(openid), len(text))
         job = _text_job(app, openid, text)
     elif msg.type == "image":
         job = _image_job(app, openid, key, msg.media_id)
@@ -332,7 +368,7 @@ def _five_second_rule(app: Flask, key: str, openid: str, job: Callable[[], str],
         try:
             client.send_text(openid, text)
         except WeChatSendError as exc:
-            log.warning("wechat: deferred reply for %s not delivered: %s", key, exc)
+            log.warning("wechat: deferred reply for %s not delivered: %s", mask_id(key), exc)
             finish_inbound(factory, key, FAILED, clock.now(), text, only_from=(PROCESSING, DEFERRED))
         else:
             finish_inbound(factory, key, SENT, clock.now(), text, only_from=(PROCESSING, DEFERRED))
@@ -346,7 +382,8 @@ def _five_second_rule(app: Flask, key: str, openid: str, job: Callable[[], str],
     fut.add_done_callback(deliver_later)
     if deferred:
         finish_inbound(factory, key, DEFERRED, clock.now(), only_from=(PROCESSING,))
-        log.info("wechat: bot slower than the passive window for %s; reply follows by customer-service API", key)
+        log.info("wechat: bot slower than the passive window for %s; reply follows by customer-service API",
+                 mask_id(key))
         return reply.success()
     text = _result_text(fut)
     finish_inbound(factory, key, ANSWERED if fut.exception() is None else FAILED, clock.now(), text)
@@ -398,7 +435,7 @@ def _text_job(app: Flask, openid: str, text: str) -> Callable[[], str]:
 def _image_job(app: Flask, openid: str, key: str, media_id: str | None) -> Callable[[], str]:
     from pathlib import Path
 
-    from web.cases import UploadError, max_file_bytes, register_evidence, store_bytes
+    from web.cases import EvidenceQuota, UploadError, max_file_bytes, register_evidence, store_bytes
 
     factory = session_factory(app.config["DATABASE_URL"])
     clock = app.config.get("CLOCK") or SystemClock()
@@ -406,6 +443,7 @@ def _image_job(app: Flask, openid: str, key: str, media_id: str | None) -> Calla
     root = Path(app.config.get("UPLOAD_DIR") or "var/uploads").resolve()
     with app.app_context():
         max_bytes = max_file_bytes()
+    quota = EvidenceQuota.from_config(app.config)
     sender = f"wx-{openid}"
 
     def job() -> str:
@@ -422,11 +460,16 @@ def _image_job(app: Flask, openid: str, key: str, media_id: str | None) -> Calla
             if not media_id:
                 return IMAGE_FAILED
             try:
+                quota.check(db, case_no, sender, 0, clock.now())
+            except (UploadError, CaseError) as exc:
+                return f"图片未保存：{exc}"
+            try:
                 data, _ctype = client.download_media(media_id)
             except MediaError as exc:
-                log.warning("wechat media %s: %s", key, exc)
+                log.warning("wechat media %s: %s", mask_id(key), exc)
                 return IMAGE_FAILED
             try:
+                quota.check(db, case_no, sender, len(data), clock.now())
                 stored = store_bytes(data, f"微信图片-{key[-12:]}.jpg", root=root, max_bytes=max_bytes,
                                      check_extension=False)
                 register_evidence(db, case_no, sender, stored, "微信发送的图片", root, clock)

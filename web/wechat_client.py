@@ -15,12 +15,16 @@ import threading
 from collections.abc import Mapping
 from typing import Any
 
-from web.privacy import mask_text
+from disputes.db import with_redis_auth
+from disputes.demo import SecretProblem, secret_problem
+from disputes.privacy import mask_id
 
 log = logging.getLogger(__name__)
 
 # The demo Official Account. Real deployments set env WECHAT_TOKEN / WECHAT_APP_ID /
-# WECHAT_ENCODING_AES_KEY / WECHAT_APP_SECRET; these values are public and only fit the local demo.
+# WECHAT_ENCODING_AES_KEY / WECHAT_APP_SECRET; these values are public and only fit the local demo:
+# outside demo mode (ODR_DEMO=1) the web tier refuses to start with them (`secret_problems`).
+# The demo AES key is never used by default: a configured key switches the endpoint to safe mode.
 DEMO_TOKEN = "odr-demo-token"
 DEMO_APP_ID = "wxodrdemo00000000"
 DEMO_ENCODING_AES_KEY = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"
@@ -46,7 +50,8 @@ class MediaError(RuntimeError):
 
 
 def settings_from(config: Mapping[str, Any]) -> dict[str, Any]:
-    """WeChat settings: app config first, then the environment, then the demo defaults."""
+    """WeChat settings: app config first, then the environment, then the demo defaults (token and
+    AppID; no AES key). Outside demo mode `secret_problems` refuses the demo values at start-up."""
 
     def pick(key: str, default: Any) -> Any:
         if config.get(key) not in (None, ""):
@@ -56,11 +61,27 @@ def settings_from(config: Mapping[str, Any]) -> dict[str, Any]:
     return {
         "WECHAT_TOKEN": pick("WECHAT_TOKEN", DEMO_TOKEN),
         "WECHAT_APP_ID": pick("WECHAT_APP_ID", DEMO_APP_ID),
-        "WECHAT_ENCODING_AES_KEY": pick("WECHAT_ENCODING_AES_KEY", DEMO_ENCODING_AES_KEY),
+        "WECHAT_ENCODING_AES_KEY": pick("WECHAT_ENCODING_AES_KEY", ""),
         "WECHAT_APP_SECRET": pick("WECHAT_APP_SECRET", ""),
         "WECHAT_MODE": pick("WECHAT_MODE", ""),
         "WECHAT_TOKEN_REDIS_URL": pick("WECHAT_TOKEN_REDIS_URL", ""),
     }
+
+
+def secret_problems(settings: Mapping[str, Any]) -> list[SecretProblem]:
+    """WeChat settings that are unset or public demo values (see `disputes.demo.enforce`)."""
+    problems = [secret_problem("WECHAT_TOKEN", settings.get("WECHAT_TOKEN"), [DEMO_TOKEN],
+                               what_zh="公众号后台「服务器配置」中的令牌 Token",
+                               what_en="the Token of the Official Account's server configuration")]
+    key = settings.get("WECHAT_ENCODING_AES_KEY")
+    if key:
+        problems.append(secret_problem("WECHAT_ENCODING_AES_KEY", key, [DEMO_ENCODING_AES_KEY],
+                                       what_zh="公众号后台的消息加解密密钥 EncodingAESKey",
+                                       what_en="the EncodingAESKey of the Official Account"))
+        problems.append(secret_problem("WECHAT_APP_ID", settings.get("WECHAT_APP_ID"), [DEMO_APP_ID],
+                                       what_zh="公众号的 AppID，安全模式解密需要", what_en="the Official Account's AppID, "
+                                       "needed to decrypt safe-mode messages"))
+    return [p for p in problems if p is not None]
 
 
 def split_text(text: str, limit: int = MAX_TEXT_BYTES) -> list[str]:
@@ -114,7 +135,7 @@ class LocalWeChatClient(WeChatClientBase):
         with self._lock:
             for part in split_text(text):
                 self.sent.append({"openid": openid, "text": part})
-        log.info("wechat (local) customer-service message to %s: %s", openid[:6] + "…", mask_text(text))
+        log.info("wechat (local) customer-service message to %s (%d chars)", mask_id(openid), len(text))
 
     def add_media(self, media_id: str, data: bytes, content_type: str | None = None) -> None:
         with self._lock:
@@ -147,7 +168,7 @@ class ApiWeChatClient(WeChatClientBase):
             from redis import Redis
             from wechatpy.session.redisstorage import RedisStorage
 
-            session = RedisStorage(Redis.from_url(redis_url), prefix="odr-wechat")
+            session = RedisStorage(Redis.from_url(with_redis_auth(redis_url)), prefix="odr-wechat")
         self._client = WeChatClient(app_id, secret, session=session, timeout=timeout)
 
     def send_text(self, openid: str, text: str) -> None:

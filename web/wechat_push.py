@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy.orm import Session, sessionmaker
 
 from disputes.clock import Clock, SystemClock
+from disputes.privacy import mask_id
 from web.wechat_client import WeChatClientBase, WeChatSendError, client_from_env
 from web.wechat_store import (
     FAILED,
@@ -100,7 +101,7 @@ def run_once(factory: sessionmaker[Session] | None = None, client: WeChatClientB
         try:
             sent += push_recipient(factory, client, recipient, clock)
         except Exception:
-            log.exception("wechat push to %s failed", recipient[:7])
+            log.exception("wechat push to %s failed", mask_id(recipient))
     recovered = recover_stale_turns(factory, client, clock)
     return {"recipients": len(recipients), "sent": sent, "recovered": recovered}
 

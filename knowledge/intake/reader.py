@@ -36,15 +36,18 @@ from knowledge.normalize import (
 
 SPEC_FILE = Path(__file__).with_name("reader.yaml")
 MAX_TEXT = 2000  # the longest message any reader looks at (the chat accepts no more)
+MAX_DATES = 30  # no story tells more; a message of hundreds of dates is not read date by date
 _SEP = "，,。；;！!？?\n \u3000"
 _CLAUSE_END = re.compile(f"[{_SEP}]")
 _QUOTE = re.compile(r"[“\"「『](.{2,60}?)[”\"」』]")
+# Every numeric branch starts with a look-behind so that a long run of digits is not retried at
+# each of its positions (a 2,000-digit message must still read in milliseconds).
 _DATE_RE = re.compile(
-    r"(?:\d{4}\s*年\s*)?\d{1,2}\s*月\s*\d{1,2}\s*[日号]?"
-    r"|\d{4}[-./]\d{1,2}[-./]\d{1,2}"
+    r"(?<!\d)(?:\d{4}\s*年\s*)?\d{1,2}\s*月\s*\d{1,2}\s*[日号]?"
+    r"|(?<!\d)\d{4}[-./]\d{1,2}[-./]\d{1,2}"
     r"|(?<![\d月])(?:上个?月)?\d{1,2}[号日](?![\d])"
     r"|大前天|大前日|前天|前日|昨天|昨晚|琴日|寻日|尋日|噚日|今天|今日|今早|今晚"
-    r"|(?:\d+|[一二两三四五六七八九十]+)天(?:前|以前|之前)"
+    r"|(?:(?<!\d)\d{1,4}|(?<![一二两三四五六七八九十])[一二两三四五六七八九十]{1,4})天(?:前|以前|之前)"
     r"|(?:上上|上|这|本)?个?(?:周|星期|礼拜)[一二三四五六日天]"
 )
 _QUOTED_SPANS = re.compile(r"[“\"「『][^”\"」』]{1,60}[”\"」』]")
@@ -240,7 +243,7 @@ def _role_of_date(text: str, start: int, end: int, next_start: int) -> str | Non
 def read_dates(text: str, today: date, reading: Reading) -> list[tuple[int, int]]:
     """Dates with their role; returns the spans taken so that amounts skip them."""
     spans = []
-    matches = list(_DATE_RE.finditer(text))
+    matches = list(_DATE_RE.finditer(text))[:MAX_DATES]
     for i, m in enumerate(matches):
         spans.append(m.span())
         token = re.sub(r"\s+", "", m.group(0))
@@ -1196,7 +1199,12 @@ def read_answer(question: str, text: str, today: date, known: dict[str, Any] | N
         else:
             raise AnswerError("请回答「个人卖闲置」或「商家/店铺」。")
     else:
-        _typed_answer(question, text, today, known, reading, answer)
+        try:
+            _typed_answer(question, text, today, known, reading, answer)
+        except (OverflowError, ValueError) as exc:
+            if isinstance(exc, AnswerError):
+                raise
+            raise AnswerError("这个数字太大了，看不懂。请直接回复一个正常的数字，例如「20」。") from None
     answer.merge(reading)
     answer.question, answer.own_case, answer.correction = reading.question, reading.own_case, reading.correction
     return answer

@@ -1,5 +1,6 @@
-"""Platform API: HMAC signature, replay window, idempotency, input validation (Chinese errors,
-nothing changed), authorisation per platform, OpenAPI document; and the signing primitives."""
+"""Platform API: HMAC signature (method, path, timestamp, body), replay window, idempotency, input
+validation (Chinese errors, nothing changed), authorisation per platform, OpenAPI document; and the
+signing primitives."""
 
 from __future__ import annotations
 
@@ -20,6 +21,15 @@ from tests.disputes.conftest import platform_api_app
 from tests.helpers import SEVEN_DAY_DECISION, make_facts
 
 SECRET = "sandbox-dev-secret"
+PATH = "/api/platform/v1/cases/ODR-20260501-0001/responses"
+
+
+def _sign(ts: int | str, body: bytes, secret: str = SECRET) -> str:
+    return sign(secret, method="POST", target=PATH, timestamp=ts, body=body)
+
+
+def _verify(ts: str | None, body: bytes, sig: str | None, secret: str = SECRET, **kw) -> int:
+    return verify(secret, ts, body, sig, method="POST", target=PATH, **kw)
 
 
 # ---------------------------------------------------------------- signing primitives
@@ -27,35 +37,35 @@ SECRET = "sandbox-dev-secret"
 
 def test_sign_and_verify() -> None:
     body = '{"a":"中文"}'.encode()
-    sig = sign(SECRET, 1_700_000_000, body)
+    sig = _sign(1_700_000_000, body)
     assert sig.startswith("sha256=") and len(sig) == 7 + 64
-    assert verify(SECRET, "1700000000", body, sig, now=1_700_000_000) == 1_700_000_000
-    assert verify(SECRET, "1700000000", body, sig.removeprefix("sha256="), now=1_700_000_100)
+    assert _verify("1700000000", body, sig, now=1_700_000_000) == 1_700_000_000
+    assert _verify("1700000000", body, sig.removeprefix("sha256="), now=1_700_000_100)
     for now in (1_700_000_000 + 301, 1_700_000_000 - 301):
         with pytest.raises(SignatureError, match="replay window") as info:
-            verify(SECRET, "1700000000", body, sig, now=now)
+            _verify("1700000000", body, sig, now=now)
         assert "5分钟" in info.value.message_zh
-    assert verify(SECRET, "1700000000", body, sig, now=1_700_000_300)  # the edge is inside
+    assert _verify("1700000000", body, sig, now=1_700_000_300)  # the edge is inside
     with pytest.raises(SignatureError, match="mismatch"):
-        verify("other", "1700000000", body, sig, now=1_700_000_000)
+        _verify("1700000000", body, sig, secret="other", now=1_700_000_000)
     with pytest.raises(SignatureError, match="missing"):
-        verify(SECRET, None, body, sig)
+        _verify(None, body, sig)
     with pytest.raises(SignatureError, match="bad timestamp"):
-        verify(SECRET, "yesterday", body, sig)
+        _verify("yesterday", body, sig)
 
 
 @settings(max_examples=200, deadline=None)
 @given(body=st.binary(max_size=300), ts=st.integers(0, 2**40), pos=st.integers(0, 10_000), flip=st.integers(1, 255))
 def test_any_change_to_body_or_timestamp_breaks_the_signature(body: bytes, ts: int, pos: int, flip: int) -> None:
-    sig = sign(SECRET, ts, body)
-    assert verify(SECRET, str(ts), body, sig, now=ts) == ts
+    sig = _sign(ts, body)
+    assert _verify(str(ts), body, sig, now=ts) == ts
     if body:
         i = pos % len(body)
         tampered = body[:i] + bytes([body[i] ^ flip]) + body[i + 1:]
         with pytest.raises(SignatureError):
-            verify(SECRET, str(ts), tampered, sig, now=ts)
+            _verify(str(ts), tampered, sig, now=ts)
     with pytest.raises(SignatureError):
-        verify(SECRET, str(ts + 1), body, sig, now=ts)
+        _verify(str(ts + 1), body, sig, now=ts)
 
 
 # ---------------------------------------------------------------- the API
@@ -75,10 +85,19 @@ def api(factory, db_url, clock):
 
 def post(client, case_no: str, body, *, key: str | None = "key-00000001", secret: str = SECRET,
          platform: str = "sandbox", ts: int | None = None, raw: bytes | None = None, headers: dict | None = None):
+    """A signed answer; a dict body names its case unless it says otherwise (case_no is required)."""
+    if isinstance(body, dict):
+        body = {"case_no": case_no, **body}
     data = raw if raw is not None else json.dumps(body, ensure_ascii=False).encode()
-    h = signed_headers(secret, data, idempotency_key=key, platform=platform, timestamp=ts)
+    url = f"/api/platform/v1/cases/{case_no}/responses"
+    h = signed_headers(secret, data, method="POST", url=url, idempotency_key=key, platform=platform, timestamp=ts)
     h.update(headers or {})
-    return client.post(f"/api/platform/v1/cases/{case_no}/responses", data=data, headers=h)
+    return client.post(url, data=data, headers=h)
+
+
+def get_view(client, case_no: str, *, secret: str = SECRET, platform: str = "sandbox"):
+    url = f"/api/platform/v1/cases/{case_no}"
+    return client.get(url, headers=signed_headers(secret, b"", method="GET", url=url, platform=platform))
 
 
 def counts(factory) -> tuple[int, int, int]:
@@ -145,18 +164,18 @@ def test_idempotent_retries_apply_once(api) -> None:
 
 def test_replayed_signature_with_new_key_is_refused(api) -> None:
     client, case_no, factory = api
-    data = json.dumps({"action": "request_info", "message": "请提供照片"}).encode()
-    h = signed_headers(SECRET, data, idempotency_key="orig-key-1", platform="sandbox")
-    assert client.post(f"/api/platform/v1/cases/{case_no}/responses", data=data, headers=h).status_code == 200
+    data = json.dumps({"action": "request_info", "case_no": case_no, "message": "请提供照片"}).encode()
+    url = f"/api/platform/v1/cases/{case_no}/responses"
+    h = signed_headers(SECRET, data, method="POST", url=url, idempotency_key="orig-key-1", platform="sandbox")
+    assert client.post(url, data=data, headers=h).status_code == 200
     h["Idempotency-Key"] = "forged-key-2"
     resp = client.post(f"/api/platform/v1/cases/{case_no}/responses", data=data, headers=h)
     assert resp.status_code == 409 and "重放" in resp.json["error"]["message"]
 
 
 def test_two_cases_answered_alike_in_the_same_second_both_apply(api, clock) -> None:
-    """The signature covers the body only: naming the case in it keeps two identical answers to two
-    cases (same second) apart, where they would otherwise share a signature and the second would be
-    refused as a replay; a body naming another case than the path is refused."""
+    """Two identical answers to two cases in the same second have different signatures (the path
+    is signed) and both apply; a body naming another case than the path is refused."""
     client, first, factory = api
     with factory() as s:
         second = service.submit_complaint(s, channel="web", sender_id="web-bob",
@@ -182,13 +201,14 @@ def test_the_sandbox_names_the_case_in_its_answers() -> None:
 
 def test_concurrent_duplicates_apply_once(api) -> None:
     client, case_no, factory = api
-    body = json.dumps({"action": "counter_offer", "amount": 40, "remedy": "补偿"}).encode()
+    body = json.dumps({"action": "counter_offer", "case_no": case_no, "amount": 40, "remedy": "补偿"}).encode()
+    url = f"/api/platform/v1/cases/{case_no}/responses"
     results = []
 
     def go() -> None:
         c = client.application.test_client()
-        h = signed_headers(SECRET, body, idempotency_key="same-key-xyz", platform="sandbox")
-        results.append(c.post(f"/api/platform/v1/cases/{case_no}/responses", data=body, headers=h))
+        h = signed_headers(SECRET, body, method="POST", url=url, idempotency_key="same-key-xyz", platform="sandbox")
+        results.append(c.post(url, data=body, headers=h))
 
     threads = [threading.Thread(target=go) for _ in range(6)]
     for t in threads:
@@ -248,13 +268,12 @@ def test_platform_cannot_touch_other_platforms_cases(api, factory, clock, monkey
     open_submitted(factory, clock)
     resp = post(client, jd_case.case_no, {"action": "accept"})
     assert resp.status_code == 404
-    assert client.get(f"/api/platform/v1/cases/{jd_case.case_no}",
-                      headers=signed_headers(SECRET, b"", platform="sandbox")).status_code == 404
+    assert get_view(client, jd_case.case_no).status_code == 404
 
 
 def test_case_view_and_state_conflicts(api) -> None:
     client, case_no, factory = api
-    view = client.get(f"/api/platform/v1/cases/{case_no}", headers=signed_headers(SECRET, b"", platform="sandbox"))
+    view = get_view(client, case_no)
     assert view.status_code == 200 and view.json["state"] == "negotiating" and view.json["round"] == 1
     assert "13800138000" not in view.get_data(as_text=True)
     assert post(client, case_no, {"action": "accept"}).status_code == 200

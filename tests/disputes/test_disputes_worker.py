@@ -69,16 +69,18 @@ def setup_world(db_url: str, tmp_path: Path, monkeypatch, receive_delay: float, 
 
     dbmod.upgrade(db_url)
     api = ServerThread(platform_api_app(db_url, None))
+    # The worker process is not in demo mode: it gets a secret of its own, never the public demo one.
+    secret = f"worker-test-{os.urandom(8).hex()}"
     sandbox_app = create_app({"API_BASE": f"{api.url}/api/platform/v1", "DELAY_SECONDS": 0,
-                              "POLICIES": load_policies(), "SECRET": "sandbox-dev-secret",
+                              "POLICIES": load_policies(), "SECRET": secret,
                               "RECEIVE_DELAY_SECONDS": receive_delay})
     sandbox = ServerThread(sandbox_app)
     platforms = write_platforms_file(tmp_path / "platforms.yaml", f"{sandbox.url}/settlements")
     monkeypatch.setenv("ODR_PLATFORMS_FILE", platforms)
-    monkeypatch.delenv("ODR_SANDBOX_SECRET", raising=False)
+    monkeypatch.setenv("ODR_SANDBOX_SECRET", secret)
+    monkeypatch.delenv("ODR_DEMO", raising=False)
     env = {**os.environ, "ODR_DATABASE_URL": db_url, "ODR_PLATFORMS_FILE": platforms,
            "ODR_DELIVERY_LEASE_SECONDS": "2", "PYTHONUNBUFFERED": "1", **queue_env}
-    env.pop("ODR_SANDBOX_SECRET", None)
     return api, sandbox, sandbox_app.extensions["ledger"], env
 
 

@@ -22,7 +22,7 @@ import time
 import uuid
 from datetime import date, datetime, timedelta
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -84,12 +84,24 @@ def with_option(argv: list[str], option: str, value: str) -> list[str]:
 # ---------------------------------------------------------------- a consumer's browser
 
 
+class LoopbackSession(requests.Session):
+    """A cookie session that, as browsers do, treats http://127.0.0.1 and localhost as secure: the
+    web tier's session cookie is Secure outside the demo, and requests would not send it back."""
+
+    def send(self, request, **kwargs):
+        resp = super().send(request, **kwargs)
+        for cookie in self.cookies:
+            if cookie.domain in ("127.0.0.1", "localhost", "localhost.local", "::1"):
+                cookie.secure = False
+        return resp
+
+
 class Browser:
     """One consumer: a cookie session on the web tier, as the chat page uses it."""
 
     def __init__(self, base_url: str) -> None:
         self.base_url = base_url
-        self.http = requests.Session()
+        self.http = LoopbackSession()  # the session cookie is Secure outside the demo
         self.http.get(f"{base_url}/", timeout=30).raise_for_status()  # the chat page sets the cookie
 
     @property
@@ -187,6 +199,7 @@ class ScaledStack:
             "ODR_DATABASE_URL": self.database_url,
             "ODR_QUEUE_URL": self.redis_url,
             "ODR_RATELIMIT_STORAGE": self.redis_url,
+            "ODR_CACHE_URL": self.redis_url,
             "ODR_RASA_URL": ",".join(self.rasa_urls),
             "ODR_PG_HOST": pg.hostname or "127.0.0.1",
             "ODR_PG_PORT": str(pg.port or 5432),
@@ -195,7 +208,17 @@ class ScaledStack:
             "ODR_REDIS_HOST": redis.hostname or "127.0.0.1",
             "ODR_REDIS_PORT": str(redis.port or 6379),
             "ODR_SECRET_KEY": SECRET_KEY,
+            # not a demo (scaled.env: ODR_DEMO=0): this run's own secrets, never the public demo ones
+            "WECHAT_TOKEN": f"scaled-test-{uuid.uuid4().hex}",
+            "ODR_SANDBOX_SECRET": f"scaled-test-{uuid.uuid4().hex}",
+            "ODR_REDIS_PASSWORD": unquote(redis.password or ""),
+            **({"PGPASSWORD": unquote(pg.password)} if pg.password else {}),
             "ODR_UPLOAD_DIR": str(self.work / "uploads"),
+            # every simulated consumer of the tests shares one loopback address: the per-address
+            # limits would count them all as one client (the per-conversation limits stay)
+            "ODR_CHAT_MESSAGE_LIMIT_IP": "100000 per minute",
+            "ODR_CHAT_NEW_SESSION_LIMIT_IP": "100000 per minute",
+            "ODR_EVIDENCE_UPLOAD_LIMIT_IP": "100000 per minute",
             "ODR_PLATFORMS_FILE": str(self.work / "platforms.yaml"),
             "ODR_PLATFORM_API": f"{self.base_url}/api/platform/v1",
             "SANDBOX_PORT": str(ports["sandbox"]),
@@ -204,7 +227,7 @@ class ScaledStack:
             "TRANSFORMERS_OFFLINE": "1",
             "PYTHONUNBUFFERED": "1",
         })
-        for key in ("ODR_CLOCK_AT", "ODR_SANDBOX_SECRET", "ODR_DISPATCH", "ODR_QUEUE_FILE"):
+        for key in ("ODR_CLOCK_AT", "ODR_DISPATCH", "ODR_QUEUE_FILE"):
             env.pop(key, None)  # real time: the sandbox signs its answers with a 5-minute window
 
         processes = {}

@@ -125,13 +125,14 @@ def test_platform_api_openapi_operations(site) -> None:
         if auth == "signed" and method == "POST" and case == case_no:
             assume(not is_valid_answer(body))  # a valid, signed answer rightly changes the case
         headers: dict[str, str] = {}
+        target = re.sub(r"\{[^}]+\}", quote(case, safe=""), path, count=1)
         if auth == "garbage":
             headers = {"X-ODR-Platform": "sandbox", "X-ODR-Timestamp": "abc", "X-ODR-Signature": "sha256=00"}
         elif auth != "none":
-            headers = signed_headers(SECRET, body, idempotency_key=key or None,
+            headers = signed_headers(SECRET, body, method=method, url=f"/api/platform/v1{target}",
+                                     idempotency_key=key or None,
                                      platform="taobao" if auth == "wrong-platform" else "sandbox",
                                      timestamp=1_000_000_000 if auth == "stale" else None)
-        target = re.sub(r"\{[^}]+\}", quote(case, safe=""), path, count=1)
         resp = client.open(f"/api/platform/v1{target}", method=method, data=body, headers=headers)
         check(resp, before, url)
         if resp.status_code >= 400:

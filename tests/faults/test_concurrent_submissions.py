@@ -15,9 +15,9 @@ from disputes import db as dbmod
 from disputes import service
 from disputes.models import Case, Consumer, EvidenceFile
 from tests.helpers import SEVEN_DAY_DECISION, make_facts
+from tests.web.conftest import PNG  # a real image: uploads are decoded and re-encoded
 
 CONSUMERS = 100
-PNG = b"\x89PNG\r\n\x1a\n" + b"\x00\x00\x00\rIHDR" + b"\x00" * 64
 
 
 def run_at_once(n: int, work) -> tuple[dict[int, object], list[BaseException]]:
@@ -93,7 +93,8 @@ def uploads_at_once(db_url: str, clock, tmp_path, numbers: dict[int, str]) -> No
         with client.session_transaction() as sess:
             sess["sender_id"] = f"web-consumer-{i:03d}"
         resp = client.post("/api/chat/evidence", content_type="multipart/form-data",
-                           data={"file": (io.BytesIO(PNG + bytes([i])), f"照片{i}.png")})
+                           data={"file": (io.BytesIO(PNG + bytes([i])), f"照片{i}.png")},
+                           environ_base={"REMOTE_ADDR": f"198.51.100.{i}"})  # 100 consumers, 100 addresses
         return resp.status_code, resp.get_json()
 
     results, errors = run_at_once(CONSUMERS, upload)

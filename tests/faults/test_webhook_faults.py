@@ -88,15 +88,17 @@ def test_500_then_timeout_then_success_then_two_answers_settle_once(tmp_path, mo
         # The platform processed the timed-out copy and the retry separately and answers twice,
         # at the same moment, under two different keys: one settlement, the other is refused.
         api = platform_api_app(url, clock)
-        body = json.dumps({"action": "accept", "message": "同意退货退款"}, ensure_ascii=False).encode()
+        body = json.dumps({"action": "accept", "case_no": case_no, "message": "同意退货退款"},
+                          ensure_ascii=False).encode()
+        url = f"/api/platform/v1/cases/{case_no}/responses"
         barrier = threading.Barrier(2)
         answers: list[tuple[int, dict]] = []
 
         def answer(key: str) -> None:
             client = api.test_client()
-            headers = signed_headers(SECRET, body, idempotency_key=key, platform="sandbox")
+            headers = signed_headers(SECRET, body, method="POST", url=url, idempotency_key=key, platform="sandbox")
             barrier.wait(10)
-            resp = client.post(f"/api/platform/v1/cases/{case_no}/responses", data=body, headers=headers)
+            resp = client.post(url, data=body, headers=headers)
             answers.append((resp.status_code, resp.get_json()))
 
         threads = [threading.Thread(target=answer, args=(k,)) for k in ("answer-copy-0001", "answer-copy-0002")]

@@ -8,6 +8,7 @@ import hashlib
 import re
 import threading
 import time
+import uuid
 from typing import Any
 
 import pytest
@@ -18,10 +19,24 @@ from tests.helpers import make_facts as shared_facts
 ALICE = "web-alice-0001"
 BOB = "web-bob-0002"
 PASSWORD = "correct horse battery"
-PNG = b"\x89PNG\r\n\x1a\n" + b"\x00\x00\x00\rIHDR" + b"\x00" * 64
-JPEG = b"\xff\xd8\xff\xe0" + b"\x00\x10JFIF\x00" + b"\x00" * 64
+
+
+def _image(fmt: str, **params: Any) -> bytes:
+    """A small real image without metadata: the upload stores it unchanged (re-encoding it, which
+    strips EXIF, gives the same bytes)."""
+    import io
+
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("RGB", (8, 8), (200, 60, 40)).save(out, fmt, **params)
+    return out.getvalue()
+
+
+PNG = _image("PNG")
+JPEG = _image("JPEG", quality=95)
 PDF = b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
-WEBP = b"RIFF\x24\x00\x00\x00WEBPVP8 " + b"\x00" * 32
+WEBP = _image("WEBP", quality=90)
 
 
 @pytest.fixture
@@ -199,7 +214,9 @@ class FakeRasa:
 
 @pytest.fixture
 def wx(web):
-    """The app configured as a WeChat Official Account with a fake Rasa and the local client."""
+    """The app configured as a WeChat Official Account with a fake Rasa and the local client. Its
+    EncodingAESKey puts it in safe mode: plaintext pushes are refused (tests/web/test_wechat.py
+    overrides this fixture with the plaintext account)."""
     web.config.update(WECHAT_TOKEN=TOKEN, WECHAT_APP_ID=APP_ID, WECHAT_ENCODING_AES_KEY=AES_KEY,
                       WECHAT_PASSIVE_TIMEOUT=2.0)
     rasa = FakeRasa()
@@ -211,8 +228,11 @@ def sign(token: str, timestamp: str, nonce: str, *extra: str) -> str:
     return hashlib.sha1("".join(sorted([token, timestamp, nonce, *extra])).encode()).hexdigest()
 
 
-def wx_query(token: str = TOKEN, timestamp: str | None = None, nonce: str = "nonce123", **extra: str) -> str:
+def wx_query(token: str = TOKEN, timestamp: str | None = None, nonce: str | None = None, **extra: str) -> str:
+    """A signed query string; a fresh random nonce unless one is given (as WeChat does: a repeated
+    timestamp and nonce with another message is refused as a replay)."""
     ts = timestamp or str(int(time.time()))
+    nonce = nonce or uuid.uuid4().hex[:16]
     params = {"signature": sign(token, ts, nonce), "timestamp": ts, "nonce": nonce, **extra}
     return "&".join(f"{k}={v}" for k, v in params.items())
 

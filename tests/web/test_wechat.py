@@ -11,6 +11,7 @@ import pytest
 import xmltodict
 
 from tests.web.conftest import (
+    AES_KEY,
     APP_ID,
     JPEG,
     OPENID,
@@ -30,6 +31,21 @@ LAUGHS = ('<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2
           '<!ENTITY lol3 "&lol2;&lol2;&lol2;&lol2;">]>'
           f"<xml><FromUserName>{OPENID}</FromUserName><MsgType>text</MsgType><Content>&lol3;</Content>"
           "<MsgId>43</MsgId></xml>")
+
+
+@pytest.fixture
+def wx(wx):
+    """This module's account is in plaintext mode (no EncodingAESKey) unless a test asks for
+    `wx_safe`."""
+    wx.config["WECHAT_ENCODING_AES_KEY"] = ""
+    return wx
+
+
+@pytest.fixture
+def wx_safe(wx):
+    """Safe mode: an EncodingAESKey is configured."""
+    wx.config["WECHAT_ENCODING_AES_KEY"] = AES_KEY
+    return wx
 
 
 def inbound_count(factory) -> int:
@@ -164,25 +180,25 @@ def test_duplicates_across_two_workers_produce_one_turn(wx, database_url, tmp_pa
 # ---------------------------------------------------------------- safe mode
 
 
-def test_encrypted_message_gets_an_encrypted_reply(wx, client):
+def test_encrypted_message_gets_an_encrypted_reply(wx_safe, client):
     resp, (ts, nonce) = post_encrypted(client, text_xml("七天无理由退货怎么算", msg_id=5001))
     assert resp.status_code == 200
     reply = decrypt_reply(resp.get_data(as_text=True), ts, nonce)
     assert reply["Content"] == "您好，请问有什么可以帮您？" and reply["ToUserName"] == OPENID
-    assert wx.extensions["rasa_client"].calls == [(f"wx-{OPENID}", "七天无理由退货怎么算")]
+    assert wx_safe.extensions["rasa_client"].calls == [(f"wx-{OPENID}", "七天无理由退货怎么算")]
 
 
-def test_encrypted_with_forged_signature_or_other_app_changes_nothing(wx, client, factory):
+def test_encrypted_with_forged_signature_or_other_app_changes_nothing(wx_safe, client, factory):
     resp, _ = post_encrypted(client, text_xml("hi", msg_id=5002), tamper=True)
     assert resp.status_code == 403 and "消息签名校验失败" in resp.get_data(as_text=True)
     resp, _ = post_encrypted(client, text_xml("hi", msg_id=5003), app_id="wxSomeoneElse")
     assert resp.status_code == 403 and "不属于本公众号" in resp.get_data(as_text=True)
     resp, _ = post_encrypted(client, text_xml("hi", msg_id=5004), key="B" * 43)
     assert resp.status_code == 400 and "解密失败" in resp.get_data(as_text=True)
-    assert wx.extensions["rasa_client"].calls == [] and inbound_count(factory) == 0
+    assert wx_safe.extensions["rasa_client"].calls == [] and inbound_count(factory) == 0
 
 
-def test_entities_inside_the_encrypted_payload_are_refused(wx, client, factory):
+def test_entities_inside_the_encrypted_payload_are_refused(wx_safe, client, factory):
     resp, _ = post_encrypted(client, XXE)
     assert resp.status_code == 400 and "DOCTYPE" in resp.get_data(as_text=True)
     assert inbound_count(factory) == 0
