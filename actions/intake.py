@@ -12,7 +12,7 @@ import logging
 from typing import Any
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import EventType, FollowupAction, SlotSet
+from rasa_sdk.events import ActionExecutionRejected, EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.runtime import off_event_loop, today
@@ -24,6 +24,18 @@ logger = logging.getLogger(__name__)
 
 FORM = "complaint_form"
 ANSWER_SLOT = "intake_answer"
+# Requests that leave the intake rather than answer it: the loop rejects the message so that the
+# rules for them apply (bot/data/rules). Only short messages: a long story the classifier took
+# for one of these is still an answer.
+INTERRUPTING_INTENTS = frozenset({"request_human", "delete_my_data", "check_status"})
+INTERRUPT_CONFIDENCE = 0.8
+INTERRUPT_MAX_CHARS = 30
+
+
+def interrupts(tracker: Tracker, text: str) -> bool:
+    intent = tracker.latest_message.get("intent") or {}
+    return (intent.get("name") in INTERRUPTING_INTENTS and float(intent.get("confidence") or 0) >= INTERRUPT_CONFIDENCE
+            and len(text) <= INTERRUPT_MAX_CHARS)
 
 
 def load(tracker: Tracker) -> Intake:
@@ -81,6 +93,8 @@ class ValidateComplaintForm(Action):
                         send(dispatcher, message)
             state.status = "open"
             state.asking = state.next_question(day)
+        elif interrupts(tracker, text):
+            return [ActionExecutionRejected(FORM)]
         else:
             for message in conversation.advance(state, text, day, answer_question=legal_answer):
                 send(dispatcher, message)

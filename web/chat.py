@@ -39,7 +39,10 @@ def index():
 def send_message():
     if not request.is_json:
         return _error("请求格式错误：请以 JSON 发送消息。", 415)
-    payload = request.get_json(silent=True)
+    try:
+        payload = request.get_json(silent=True)
+    except RecursionError:  # arrays nested thousands deep: not a message (and not a 500)
+        payload = None
     if not isinstance(payload, dict) or not isinstance(payload.get("text"), str):
         return _error("请求格式错误：缺少消息内容。", 400)
     text = payload["text"].strip()

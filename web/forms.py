@@ -103,7 +103,9 @@ def init_security(app: Flask) -> Limiter:
 
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies)  # type: ignore[method-assign]
     csrf.init_app(app)
-    for status in (404, 405):  # routing errors happen before any blueprint is known
+    # Routing errors happen before any blueprint is known; an oversized body can reach a blueprint
+    # without error pages of its own (the JSON chat API).
+    for status in (404, 405, 413):
         app.register_error_handler(status, lambda exc: error_response(exc.code, getattr(exc, "message_zh", None)))
     app.after_request(_security_headers)
     storage = os.environ.get("ODR_RATELIMIT_STORAGE") or app.config.get("RATELIMIT_STORAGE_URI") or "memory://"

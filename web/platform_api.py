@@ -82,6 +82,11 @@ def _bad_method(_exc):
     return _error(405, "method_not_allowed", "不支持该请求方法")
 
 
+@bp.errorhandler(413)
+def _too_large(_exc):
+    return _error(413, "payload_too_large", "请求体过大")
+
+
 @bp.route("/<path:_unknown>", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
 def _unknown_path(_unknown: str):
     """Unknown paths under the prefix still answer in JSON (blueprint 404 handlers do not see
@@ -221,7 +226,7 @@ def _answer(case_no: str, cfg: PlatformConfig, sig: _Signature) -> tuple[int, di
     raw = request.get_data()
     try:
         data = json.loads(raw.decode("utf-8"))
-    except UnicodeDecodeError:
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):  # nested thousands deep: not JSON either
         raise ApiError(400, "bad_json", "请求体不是合法的UTF-8 JSON") from None
     if isinstance(data, dict):
         named = data.get("case_no")
@@ -307,7 +312,7 @@ def openapi_document() -> dict[str, Any]:
                     "responses": {
                         "200": {"description": "已处理（或同一 Idempotency-Key 的重复提交）", "content": {
                             "application/json": {"schema": {"$ref": "#/components/schemas/AnswerResult"}}}},
-                        "400": error, "401": error, "404": error, "409": error, "422": error,
+                        "400": error, "401": error, "404": error, "409": error, "413": error, "422": error,
                     },
                 }
             },

@@ -214,15 +214,29 @@ def _decrypt(body: str, timestamp: str, nonce: str) -> str:
     return plain_text
 
 
+_TEXT_FIELDS = ("source", "content", "media_id", "event")  # the text fields the endpoint reads
+_MAX_MSG_ID = 2**63  # WeChat's MsgId is a 64-bit number
+
+
 def _parse(xml: str):
+    """The message, with every field the endpoint uses checked here: wechatpy converts a field only
+    when it is read, so a nested element where text belongs or a MsgId / CreateTime that is not a
+    number would otherwise fail halfway through the handling."""
     from wechatpy import parse_message
 
     try:
         msg = parse_message(xml)
+        if msg is not None:
+            texts = [getattr(msg, name, None) for name in _TEXT_FIELDS]
+            msg_id, created = msg.id, msg.time
     except Exception:
         raise WechatError(400, "XML 格式错误，无法解析。") from None
-    if msg is None or not msg.source or not re.fullmatch(r"[A-Za-z0-9_\-]{1,64}", msg.source):
+    if msg is None or not isinstance(msg.source, str) or not re.fullmatch(r"[A-Za-z0-9_\-]{1,64}", msg.source):
         raise WechatError(400, "消息缺少有效的发送者（FromUserName）。")
+    if (any(value is not None and not isinstance(value, str) for value in texts)
+            or not isinstance(msg_id, int) or not 0 <= msg_id < _MAX_MSG_ID
+            or not (created is None or isinstance(created, int))):
+        raise WechatError(400, "XML 格式错误：消息字段的内容无效。")
     return msg
 
 

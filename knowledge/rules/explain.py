@@ -24,19 +24,28 @@ def remedy_label(name: str) -> str:
     return load_yaml("labels.yaml")["remedies"].get(name, name)
 
 
+# Disputes the seven-day rule does not reach at all: a service, a meal, a sale in a shop, a private
+# seller. Their conclusion says so instead of 「暂无法确定」.
+OUT_OF_SCOPE_CODES = ("SERVICE_NOT_GOODS", "CATERING_SERVICE", "NOT_DISTANCE_SALE", "NON_BUSINESS_SELLER")
+
+
 def _conclusion(d: Decision) -> str:
     eligible = d.seven_day_return_eligible
+    no_goods = d.facts is not None and d.facts.flag("unauthorized_payment") and not d.facts.price
     if eligible is True:
         head = "可以七日无理由退货"
     elif eligible is False:
         head = "不能七日无理由退货"
-    elif d.facts is not None and d.facts.signed_known and d.seven_day_deadline is None:
+    elif no_goods or d.report_basis and "REPORT_ONLY_NO_CONSUMER_DISPUTE" in d.reason_codes:
+        head = ""
+    elif any(c in d.reason_codes for c in OUT_OF_SCOPE_CODES) or (
+            d.facts is not None and d.facts.signed_known and d.seven_day_deadline is None):
         head = "本纠纷不适用七日无理由退货"
     else:
         head = "是否能七日无理由退货暂无法确定"
     if d.seven_day_deadline:
         head += f"（七日期限最后一天：{cn_date(d.seven_day_deadline)}）"
-    parts = [head]
+    parts = [head] if head else []
     if d.punitive.multiple:
         most = "最多" if d.punitive.up_to else ""
         parts.append(f"可主张惩罚性赔偿{most}{yuan(d.punitive.amount_yuan)}（{'、'.join(d.punitive.against)}）")
@@ -61,8 +70,9 @@ def _conclusion(d: Decision) -> str:
     if d.usage_compensation_yuan:
         parts.append(f"换车或退车需付使用补偿费{yuan(d.usage_compensation_yuan)}")
     if d.report_recommended:
-        parts.append("经营者涉嫌违法，除投诉外还可以举报")
-    return "；".join(parts) + "。"
+        parts.append("经营者涉嫌违法，可以举报" if "REPORT_ONLY_NO_CONSUMER_DISPUTE" in d.reason_codes
+                     else "经营者涉嫌违法，除投诉外还可以举报")
+    return "；".join(parts) + "。" if parts else "请看下面的分析。"
 
 
 def render(d: Decision, quotes: bool = False) -> str:

@@ -176,9 +176,12 @@ def _refund(f: Facts, p: Prepaid, consumer_cause: bool) -> None:
 
 
 def _delay(f: Facts, p: Prepaid, request: date) -> None:
-    """处罚办法第十条第二款: a refund owed and not paid within 15 days of the request."""
+    """处罚办法第十条第二款: a refund owed (even if its amount is not known yet) and not paid
+    within 15 days of the request."""
     asked = f.date("refund_request_date")
-    owed = p.refund_amount is not None and p.refund_amount > 0
+    grounded = p.cooling_off_eligible is True or bool({"PREPAID_NOT_PROVIDED", "PREPAID_RESCISSION_RELOCATION"}
+                                                         & set(p.codes))
+    owed = grounded and (p.refund_amount is None or p.refund_amount > 0)
     if asked is None or not owed or f.flag("refund_paid"):
         return
     now = f.date("complaint_date") or f.today

@@ -116,3 +116,17 @@ def test_a_story_read_as_a_request_for_a_human_is_taken_as_a_story(dispatcher, d
     story = "某宝买的沙发¥5,800 页面说是头层牛皮 用了俩月掉皮 检测的人说就是PU贴的 商家说可以换 我要退钱加赔"
     events = asyncio.run(ActionHandoff().run(dispatcher, make_tracker(text=story, intent="request_human"), domain))
     assert events[-1] == FollowupAction("complaint_form") and intake_of(events).facts["fraud"] is True
+
+
+def test_asking_for_a_human_or_deletion_inside_the_intake_leaves_it(dispatcher, domain) -> None:
+    """The loop rejects a short request to leave it, so that the rules for it apply."""
+    from rasa_sdk.events import ActionExecutionRejected
+
+    intake = Intake(status="open", asking="platform", answered=["story"], story=["买的耳机坏了"]).to_slot()
+    for text, intent in (("转人工", "request_human"), ("删除我的个人信息", "delete_my_data"), ("查一下进度", "check_status")):
+        events = validate(dispatcher, domain, text, intake, intent=intent)
+        assert events == [ActionExecutionRejected("complaint_form")], text
+    # a story the classifier took for a request for a human is still read as the answer
+    long_story = "在沙盒商城买的耳机坏了，找客服客服不理，商家也不回，我就想找个人工帮我处理一下退款的事情"
+    events = validate(dispatcher, domain, long_story, intake, intent="request_human")
+    assert any(e["event"] == "slot" and e["name"] == "intake" for e in events)

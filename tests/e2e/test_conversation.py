@@ -101,3 +101,12 @@ def test_an_unknown_platform_is_recorded_and_routed_to_the_desk(stack):
     assert "火星优选" in summary
     case = stored_case(stack, talk(stack, sender, [("确认无误，同意提交", "案件编号")]))
     assert case["platform_name"] == "火星优选" and case["facts"]["platform"] == "火星优选"
+
+
+def test_a_human_or_deletion_asked_in_the_middle_of_the_intake_leaves_it(stack):
+    human = stack.new_sender()
+    talk(stack, human, [("我要投诉", "请把经过告诉我"), ("转人工", "人工客服")])
+    leaver = stack.new_sender()
+    reply = talk(stack, leaver, [("我要投诉", "请把经过告诉我"), ("删除我的个人信息", "确认要撤回您的投诉并删除个人信息吗")])
+    assert "不能恢复" in reply
+    assert "您没有提交过案件" in texts(stack.say(leaver, "/confirm_delete_my_data"))

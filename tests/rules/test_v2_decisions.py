@@ -215,6 +215,14 @@ def test_unlimited_card_stopped_refunds_the_rest_of_the_term_and_a_late_refund_i
     assert d.report_recommended is True and ("侵害消费者权益行为处罚办法", 14) in refs(d.report_basis)
 
 
+def test_a_stopped_service_not_refunded_for_15_days_is_late_even_before_the_amount_is_known():
+    d = prepaid(prepaid_units_total=None, prepaid_paid_date="2026-01-05", business_stopped_service=True,
+                prepaid_unlimited=True, refund_request_date="2026-04-01", complaint_date="2026-04-30")
+    assert d.refund_amount_yuan is None and "PREPAID_REFUND_DELAY_OVER_15_DAYS" in d.reason_codes
+    assert d.report_recommended is True
+    assert d.explanation().startswith("【结论】本纠纷不适用七日无理由退货")
+
+
 # --- delivery ---------------------------------------------------------------------------------
 
 
