@@ -102,21 +102,12 @@ def _vehicle(f: Facts, w: Warranty) -> None:
     early = days <= SIXTY_DAYS and (km is None or km <= EARLY_KM)
     price = f.price
     if fault in MAJOR_PARTS and days <= SEVEN_DAYS:
-        w.code("VEHICLE_MAJOR_PART_7D_RETURN")
-        w.cite("vehicle_major_part_7d")
-        w.remedy("exchange", "quality_return")
-        w.return_available = True
-        w.usage_compensation = 0
-        w.refund_amount = None if f.flag("wants_exchange") else price
-        w.note("起算之日起7日内发动机、变速器、动力蓄电池或驱动电机（或其主要零部件）需要更换的，可以选择换车或退车，销售者应当免费更换或退货。")
+        _free_return(f, w, "VEHICLE_MAJOR_PART_7D_RETURN", "vehicle_major_part_7d",
+                     "起算之日起7日内发动机、变速器、动力蓄电池或驱动电机（或其主要零部件）需要更换的，可以选择换车或退车，"
+                     "销售者应当免费更换或退货。")
     elif fault in CRITICAL and early:
-        w.code("VEHICLE_CRITICAL_FAILURE_60D_RETURN")
-        w.cite("vehicle_critical_60d")
-        w.remedy("exchange", "quality_return")
-        w.return_available = True
-        w.usage_compensation = 0
-        w.refund_amount = None if f.flag("wants_exchange") else price
-        w.note("60日或3000公里内出现转向、制动系统失效、车身开裂、燃油泄漏或动力蓄电池起火的，可以选择免费换车或退车。")
+        _free_return(f, w, "VEHICLE_CRITICAL_FAILURE_60D_RETURN", "vehicle_critical_60d",
+                     "60日或3000公里内出现转向、制动系统失效、车身开裂、燃油泄漏或动力蓄电池起火的，可以选择免费换车或退车。")
     elif _repeated(f, fault):
         w.code("VEHICLE_REPEATED_REPAIR_RETURN")
         w.cite("vehicle_repeated_repair")
@@ -149,6 +140,17 @@ def _vehicle(f: Facts, w: Warranty) -> None:
         w.note("单次修理时间（包括等待零部件）超过5日的，自第6日起修理者应提供备用车或支付合理的交通费用补偿。")
     if f.flag("seller_refused") and w.return_available:
         w.violation("vehicle_refusal")
+
+
+def _free_return(f: Facts, w: Warranty, code: str, block: str, note: str) -> None:
+    """第二十二、二十三条: exchange or return of the car, free of charge (no usage fee)."""
+    w.code(code)
+    w.cite(block)
+    w.remedy("exchange", "quality_return")
+    w.return_available = True
+    w.usage_compensation = 0
+    w.refund_amount = None if f.flag("wants_exchange") else f.price
+    w.note(note)
 
 
 def _repeated(f: Facts, fault: str) -> bool:
