@@ -347,3 +347,11 @@ def test_v2_dev_cases_and_v1_dev_cases():
     for field in ("report_recommended", "punitive.amount_yuan", "refund_amount_yuan", "can_rescind",
                   "prepaid_cooling_off_eligible", "warranty_expiry_date", "usage_compensation_yuan"):
         assert report["accuracy"][field] == 1.0, (field, report["failed"][field])
+
+
+def test_bought_to_sell_on_is_bulk_but_selling_my_data_is_a_leak():
+    from knowledge.rules.narrative import extract
+
+    assert "bulk_purchase" in extract("一次买了50箱，买来转卖的")
+    leak = extract("商家把我的信息卖给别人了，天天有人打电话")
+    assert "personal_info_leak" in leak and "bulk_purchase" not in leak
