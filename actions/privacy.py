@@ -46,19 +46,15 @@ class ActionDeleteMyDataConfirmed(Action):
 
     @off_event_loop
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
-        from disputes import dispatch
-        from disputes.erasure import erase_case, erase_conversation
+        from disputes.erasure import forget_sender
         from disputes.service import list_cases
 
         sender, channel = tracker.sender_id, channel_of(tracker.sender_id)
         try:
             with db_session() as db:
                 numbers = [c["case_no"] for c in list_cases(db, sender, channel)]
-                for case_no in numbers:
-                    erase_case(db, case_no, sender_id=sender, clock=clock())
-                erase_conversation(db, sender, tracker_url="")  # WeChat rows and hand-off requests now
-                dispatch.later(db, "erase_conversation", sender_id=sender)
-                dispatch.flush(db)
+                # the tracker only from the worker: Rasa saves this very turn after the action
+                forget_sender(db, sender, numbers, clock=clock(), tracker_url="")
         except Exception:
             logger.exception("erasing a sender's data failed")
             dispatcher.utter_message(text="删除没有成功，请稍后再试，或回复「转人工」由客服为您处理。")

@@ -302,6 +302,24 @@ def erase_conversation(session: Session, sender_id: str, *, tracker_url: str | N
     return counts
 
 
+def forget_sender(session: Session, sender_id: str, case_nos: Iterable[str], *, clock: Clock,
+                  upload_root: Path | None = None, tracker_url: str | None = None) -> None:
+    """A consumer's withdrawal and deletion, from the case page or the chat: the named cases (each
+    must be theirs), then the conversation now and once more from the worker a little later, which
+    catches a chat turn that was still running and would save the conversation again. A tracker
+    store that is down now is left to that second pass."""
+    from disputes import dispatch
+
+    for case_no in case_nos:
+        erase_case(session, case_no, sender_id=sender_id, clock=clock, upload_root=upload_root)
+    try:
+        erase_conversation(session, sender_id, tracker_url=tracker_url)
+    except Exception:  # the worker's pass retries
+        log.exception("erasing the conversation failed; the worker will retry")
+    dispatch.later(session, "erase_conversation", sender_id=sender_id)
+    dispatch.flush(session)
+
+
 def _tracker_engine(url: str) -> sa.Engine | None:
     """An engine on the tracker store, or None when there is none yet (no file, no table). Plain
     SQLAlchemy on purpose: Rasa owns that database and its settings."""

@@ -400,8 +400,7 @@ def delete_case(case_no: str):
     the case is kept only as an anonymised record for the statistics, and the conversation (Rasa
     tracker, WeChat rows, hand-off requests without a case) is deleted as well; a second pass of
     the worker catches a chat turn that was still running."""
-    from disputes import dispatch
-    from disputes.erasure import erase_case, erase_conversation
+    from disputes.erasure import forget_sender
 
     case_no = _check_case_no(case_no)
     form = DeleteCaseForm()
@@ -412,16 +411,11 @@ def delete_case(case_no: str):
             flash(_first_error(form), "error")
             return redirect(url_for("cases.case_page", case_no=case_no) + "#privacy")
         try:
-            erase_case(db, case_no, sender_id=sid, clock=_clock(), upload_root=upload_root())
+            forget_sender(db, sid, [case_no], clock=_clock(), upload_root=upload_root(),
+                          tracker_url=current_app.config.get("TRACKER_DATABASE_URL"))
         except CaseError as exc:
             flash(str(exc), "error")
             return redirect(url_for("cases.case_page", case_no=case_no) + "#privacy")
-        try:
-            erase_conversation(db, sid, tracker_url=current_app.config.get("TRACKER_DATABASE_URL"))
-        except Exception:  # the tracker store may be down: the worker's pass below retries
-            log.exception("erasing the conversation failed; the worker will retry")
-        dispatch.later(db, "erase_conversation", sender_id=sid)
-        dispatch.flush(db)
     flash(f"案件 {case_no} 已撤回，您的个人信息、证据文件和对话记录已删除。"
           "我们只保留不含个人信息的统计记录（平台、问题类型、处理结果和日期）。", "ok")
     return redirect(url_for("cases.my_cases"))

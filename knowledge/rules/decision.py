@@ -8,6 +8,11 @@ Composition rules (why they are here and not in the topic modules):
   are added whenever they apply.
 - A route that sends goods back decides who pays the return shipping; none means null.
 - With no legal entitlement at all, the only suggestion is to negotiate goodwill.
+- A punitive claim (fraud, food) or the car 三包 rules take over the general quality route for the
+  same goods: its exchange/repair remedies and articles give way (`_subsume_quality`).
+- Every finding names the violations its facts establish; report.py turns them into the 举报
+  beside the 投诉, whose breached provisions join the legal basis (kept apart in
+  `basis_from_report`, as are `remedies_from_report`).
 """
 
 from __future__ import annotations
@@ -209,15 +214,6 @@ def decide(facts: dict[str, Any], today: date | None = None) -> Decision:
     violations: list[str] = []
     for finding in findings:
         _add(violations, finding.violations)
-    if {"REFUND_DELAY_OVER_15_DAYS", "NO_RETURN_ADDRESS_OVER_15_DAYS"} & set(money.codes):
-        _add(violations, ["unreasonable_refusal"])
-    if f.flag("seller_knew_defect") and (f.flag("defect") or f.flag("reporter_only")):
-        _add(violations, ["known_defect"])  # 消法第十九条: goods known to be defective kept on sale
-    if "PLATFORM_KNEW_NO_ACTION" in platform.codes:
-        _add(violations, ["platform_no_action"])
-    for flag, name in (("personal_info_leak", "personal_info"), ("unsolicited_marketing", "unsolicited_marketing")):
-        if f.flag(flag):
-            _add(violations, [name])
     reporter_only = f.flag("reporter_only")
     report = report_mod.assess(f, violations, has_dispute=has_claim and not reporter_only)
 
@@ -273,7 +269,7 @@ def decide(facts: dict[str, Any], today: date | None = None) -> Decision:
 
     others = list(platform.other_liable_parties)
     _add(others, endorsement.other_liable_parties)
-    _add(others, payments.other_liable_parties or [])
+    _add(others, payments.other_liable_parties)
 
     decision = Decision(
         seven_day_return_eligible=seven.eligible,

@@ -43,7 +43,9 @@ FIELDS: dict[str, Callable[[dict], Any]] = {
     "promise_compensation_yuan": _get("promise_compensation_yuan"),
     "suggested_remedies": lambda d: frozenset(d.get("suggested_remedies") or []),
     "legal_basis": lambda d: _set_of_refs(d.get("legal_basis")),
-    # v2 keys: scored only on rows that label them (absent means not labelled)
+}
+# v2 keys: scored only on rows that label them (absent means not labelled)
+V2: dict[str, Callable[[dict], Any]] = {
     "report_recommended": _get("report_recommended"),
     "report_basis": lambda d: _set_of_refs(d.get("report_basis")),
     "punitive.measure": _get("punitive.measure"),
@@ -59,9 +61,8 @@ FIELDS: dict[str, Callable[[dict], Any]] = {
     "warranty_covered": _get("warranty_covered"),
     "usage_compensation_yuan": _get("usage_compensation_yuan"),
 }
-V2_FIELDS = ("report_recommended", "report_basis", "punitive.measure", "punitive.base_yuan", "punitive.up_to",
-             "punitive_alternatives", "can_rescind", "prepaid_cooling_off_eligible", "prepaid_cooling_off_deadline",
-             "interest_rate_basis", "warranty_expiry_date", "warranty_covered", "usage_compensation_yuan")
+V2_FIELDS = tuple(V2)
+FIELDS.update(V2)
 
 
 def is_v2(expected: dict) -> bool:

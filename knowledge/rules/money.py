@@ -128,6 +128,7 @@ def _refund_timing(f: Facts, m: Money) -> str | None:
             m.note(f"截至{cn_date(check)}已过{days}天仍未退款，已经逾期。")
             if days > DELIBERATE_DELAY_DAYS:
                 m.code("REFUND_DELAY_OVER_15_DAYS")
+                m.violation("unreasonable_refusal")
                 m.cite("deliberate_delay")
                 m.note("收到退货超过十五日无正当理由未退款，视为故意拖延。")
             else:
@@ -139,6 +140,7 @@ def _refund_timing(f: Facts, m: Money) -> str | None:
         days = (check - requested).days
         if days > DELIBERATE_DELAY_DAYS:
             m.code("NO_RETURN_ADDRESS_OVER_15_DAYS")
+            m.violation("unreasonable_refusal")
             m.cite("no_return_address")
             m.remedy("platform_mediation", "complaint_to_market_regulator")
             m.note(f"自{cn_date(requested)}提出退货已过{days}天，商家仍未提供退货地址，视为故意拖延。")

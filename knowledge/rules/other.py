@@ -28,4 +28,6 @@ def assess(f: Facts) -> Other:
         o.cite(spec["block"])
         o.remedy(*spec["remedies"])
         o.note(spec["note"])
+        if spec.get("violation"):
+            o.violation(spec["violation"])
     return o

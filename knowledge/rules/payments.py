@@ -14,7 +14,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 from .common import Finding, cn_date, yuan
@@ -28,11 +28,11 @@ PAYMENT_PROVIDER = "电子支付服务提供者"
 class Payments(Finding):
     active: bool = False
     refund_amount: float | None = None
-    other_liable_parties: list[str] | None = None
+    other_liable_parties: list[str] = field(default_factory=list)
 
 
 def assess(f: Facts) -> Payments:
-    p = Payments(other_liable_parties=[])
+    p = Payments()
     if f.money("deposit_yuan") is not None:
         _deposit(f, p)
     if f.flag("unauthorized_payment"):

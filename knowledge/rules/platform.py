@@ -61,6 +61,7 @@ def assess(f: Facts, has_claim: bool) -> Platform:
     _promise(f, p, has_claim)
     if f.flag("platform_knew") and has_claim:
         p.code("PLATFORM_KNEW_NO_ACTION")
+        p.violation("platform_no_action")
         p.note("平台知道或者应当知道商家侵害消费者权益而未采取必要措施，与商家承担连带责任。")
         p._liable("c", "platform_knew")
     if f.flag("food_platform_no_license_check") and (f.flag("food") or f.channel == "food_delivery"):

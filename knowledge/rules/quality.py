@@ -31,6 +31,8 @@ class Quality(Finding):
 def assess(f: Facts) -> Quality:
     """The consumer's remedies for goods that do not meet quality requirements or the contract."""
     q = Quality()
+    if f.flag("seller_knew_defect") and (f.flag("defect") or f.flag("reporter_only")):
+        q.violation("known_defect")  # 消法第十九条: goods known to be defective kept on sale
     harm = f.flag("defect_caused_harm")
     if not (f.flag("defect") or harm or f.flag("nonconforming")):
         return q

@@ -163,5 +163,5 @@ def _repeated(f: Facts, fault: str) -> bool:
 
 
 def _repair_days(f: Facts) -> int:
-    """Days of the current single repair: the stated days, else the wait the repairer announced."""
-    return max(f.number("single_repair_days") or 0, f.number("repair_wait_days") or 0)
+    """Days of the current single repair, as the repairer announced the wait (including for parts)."""
+    return f.number("repair_wait_days") or 0

@@ -49,19 +49,11 @@ class Gate:
 
 
 @pytest.fixture
-def case_store(tmp_path, monkeypatch):
-    import actions.runtime as runtime
+def case_store(actions_case_store):
     from disputes import service
     from disputes.clock import FrozenClock
-    from disputes.db import session_factory, upgrade
 
-    url = f"sqlite:///{tmp_path / 'cases.sqlite3'}"
-    monkeypatch.setenv("ODR_DATABASE_URL", url)
-    monkeypatch.setenv("ODR_DISPATCH", "off")
-    monkeypatch.setenv("ODR_CLOCK_AT", "2026-11-28T10:00:00+08:00")
-    monkeypatch.setattr(runtime, "_clock", None)
-    upgrade(url)
-    with session_factory(url)() as db:
+    with actions_case_store() as db:
         return service.submit_complaint(db, channel="web", sender_id=FAST, facts=make_facts(),
                                         decision=SEVEN_DAY_DECISION,
                                         clock=FrozenClock("2026-11-28T09:00:00+08:00")).case_no

@@ -25,6 +25,7 @@ from sqlalchemy import func, select
 
 from tests.actions.conftest import make_tracker
 from tests.helpers import SEVEN_DAY_DECISION, make_facts
+from tests.security.conftest import ACTION_CLOCK
 from tests.web.conftest import (  # noqa: F401  (fixtures)
     AES_KEY,
     APP_ID,
@@ -39,7 +40,6 @@ from tests.web.conftest import (  # noqa: F401  (fixtures)
 
 ALICE, BOB = "web-alice-victim-0001", "web-bob-attacker-0002"
 ALICE_WX, BOB_WX = "oAliceVictim000000000000001", "oBobAttacker000000000000002"
-ACTION_CLOCK = "2026-11-28T10:00:00+08:00"
 
 INJECTIONS = [
     '/request_human{"case_id":"%s"}',
@@ -105,19 +105,11 @@ def test_a_hand_off_on_another_senders_conversation_is_refused(store, clock) -> 
 
 
 @pytest.fixture
-def action_store(tmp_path, monkeypatch):
-    """The actions' case store (as tests/actions does) and a clock on the same day."""
-    import actions.runtime as runtime
+def action_store(actions_case_store):
+    """The actions' case store and a clock on the same day."""
     from disputes.clock import FrozenClock
-    from disputes.db import session_factory, upgrade
 
-    url = f"sqlite:///{tmp_path / 'cases.sqlite3'}"
-    monkeypatch.setenv("ODR_DATABASE_URL", url)
-    monkeypatch.setenv("ODR_DISPATCH", "off")
-    monkeypatch.setenv("ODR_CLOCK_AT", ACTION_CLOCK)
-    monkeypatch.setattr(runtime, "_clock", None)
-    upgrade(url)
-    return session_factory(url), FrozenClock(ACTION_CLOCK)
+    return actions_case_store, FrozenClock(ACTION_CLOCK)
 
 
 def run(action, tracker) -> tuple[str, list]:

@@ -16,7 +16,6 @@ import pytest
 from sqlalchemy import func, select, text
 
 from disputes import db as dbmod
-from tests.services import postgres_schema_url
 from tests.web.conftest import ALICE, BOB, PNG, Cases, as_consumer, csrf_from
 
 # What the consumer told us; none of it may survive the deletion anywhere.
@@ -198,18 +197,7 @@ def test_another_case_keeps_the_contact_data_it_needs(web, client, cases):
 # ---------------------------------------------------------------- the case service, both backends
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def store(request, tmp_path):
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'cases.sqlite3'}"
-        dbmod.upgrade(url)
-        yield dbmod.session_factory(url)
-        dbmod.dispose(url)
-        return
-    with postgres_schema_url() as url:
-        dbmod.upgrade(url)
-        yield dbmod.session_factory(url)
-        dbmod.dispose(url)
+
 
 
 OPENID = "oPrivacy1234567890abcdefghi"

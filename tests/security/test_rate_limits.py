@@ -184,17 +184,8 @@ def test_wechat_images_count_against_the_evidence_quota(wx, cases, factory) -> N
 
 
 @pytest.fixture
-def action_store(tmp_path, monkeypatch):
-    import actions.runtime as runtime
-    from disputes.db import session_factory, upgrade
-
-    url = f"sqlite:///{tmp_path / 'cases.sqlite3'}"
-    monkeypatch.setenv("ODR_DATABASE_URL", url)
-    monkeypatch.setenv("ODR_DISPATCH", "off")
-    monkeypatch.setenv("ODR_CLOCK_AT", "2026-11-28T10:00:00+08:00")
-    monkeypatch.setattr(runtime, "_clock", None)
-    upgrade(url)
-    return session_factory(url)
+def action_store(actions_case_store):
+    return actions_case_store
 
 
 def file_directly(sessions, sender: str, at: str) -> None:

@@ -12,27 +12,14 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from disputes import db as dbmod
 from disputes.clock import FrozenClock
 from disputes.erasure import RetentionPolicy, purge
-from tests.services import postgres_schema_url
 from tests.web.conftest import Cases
 
 POLICY = RetentionPolicy(case_days=365, upload_days=90, tracker_days=30, wechat_days=7)
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def store(request, tmp_path):
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'cases.sqlite3'}"
-        dbmod.upgrade(url)
-        yield dbmod.session_factory(url)
-        dbmod.dispose(url)
-        return
-    with postgres_schema_url() as url:
-        dbmod.upgrade(url)
-        yield dbmod.session_factory(url)
-        dbmod.dispose(url)
+
 
 
 def test_defaults_and_environment(monkeypatch):

@@ -38,7 +38,7 @@ def test_notifications_start_empty(client):
 
 
 def test_log_masking_hides_phone_numbers_and_ids():
-    from web.privacy import mask_text
+    from disputes.privacy import mask_text
 
     assert mask_text("电话13812345678") == "电话138****5678"
     assert mask_text("+86 138-1234-5678") == "138****5678"
